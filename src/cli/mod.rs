@@ -1,0 +1,85 @@
+//! The command line: argument parsing, dispatch, and the exit-code contract
+//! (0 ok, 1 drift or a doctor problem, 2 bad usage or bad input — and then nothing written).
+
+mod generate;
+mod scan;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::repo::Repo;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "si-nixify",
+    version,
+    about = "Rewrite Buck2 download toolchains into system toolchains backed by a Nix devshell"
+)]
+pub struct Cli {
+    /// The Buck2 repo (default: the project containing the current directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    repo: Option<PathBuf>,
+    /// Colour output.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// What is there, what downloads, what the toolchains will need.
+    Scan(scan::Args),
+    /// Rewrite toolchains/BUCK onto system toolchains.
+    Generate(generate::Args),
+}
+
+/// Exit codes of the CLI contract.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const DRIFT: i32 = 1;
+    pub const BAD_INPUT: i32 = 2;
+}
+
+/// Run the CLI with the process's arguments; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::BAD_INPUT } else { exit::OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            exit::BAD_INPUT
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    let start = match &cli.repo {
+        Some(dir) => dir.clone(),
+        None => std::env::current_dir()?,
+    };
+    let repo = Repo::discover(&start)?;
+    let mut out = std::io::stdout().lock();
+    let code = match cli.command {
+        Command::Scan(args) => scan::run(repo, &args, &mut out)?,
+        Command::Generate(args) => generate::run(repo, &args, &mut out)?,
+    };
+    out.flush()?;
+    Ok(code)
+}

@@ -1,0 +1,78 @@
+//! Errors a user can act on: what was wrong, where, and what to do.
+//!
+//! Every failure caused by the input (a syntax error, a missing cell, an unreadable file) is a
+//! [`UserError`]. The CLI turns any error into exit code 2, so the type exists to carry a
+//! location and a hint, not to choose the exit code.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A place in a file, 1-based line and column as editors show them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: PathBuf,
+    pub line: usize,
+    pub col: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.col)
+    }
+}
+
+#[derive(Debug)]
+pub struct UserError {
+    pub message: String,
+    pub at: Option<Location>,
+    pub hint: Option<String>,
+}
+
+impl UserError {
+    pub fn new(message: impl Into<String>) -> Self {
+        UserError {
+            message: message.into(),
+            at: None,
+            hint: None,
+        }
+    }
+
+    pub fn at(mut self, at: Location) -> Self {
+        self.at = Some(at);
+        self
+    }
+
+    /// A location with only a file (for errors about a whole file).
+    pub fn in_file(self, file: &Path) -> Self {
+        self.at(Location {
+            file: file.to_path_buf(),
+            line: 1,
+            col: 1,
+        })
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for UserError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.at {
+            Some(at) => write!(f, "{at}: {}", self.message)?,
+            None => write!(f, "{}", self.message)?,
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  help: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for UserError {}
+
+/// Shorthand used across the pipeline.
+pub fn user_error(message: impl Into<String>) -> UserError {
+    UserError::new(message)
+}

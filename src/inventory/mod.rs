@@ -1,0 +1,137 @@
+//! What is there: every target of toolchains/BUCK classified, every distribution with its
+//! artifacts, every remote reference, and the tools the toolchains will call. `scan` prints
+//! this; `plan` builds on it.
+
+pub mod distributions;
+pub mod references;
+pub mod targets;
+pub mod tools;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::UserError;
+use crate::know::Knowledge;
+use crate::read::{Module, Sources};
+use crate::repo::Repo;
+pub use distributions::{Artifact, Distribution};
+pub use references::RemoteReference;
+pub use targets::{Status, Target};
+pub use tools::RequiredTool;
+
+/// The `scan --json` document (schema_version 1; see DESIGN.md).
+#[derive(Debug, Clone, Serialize)]
+pub struct Inventory {
+    pub schema_version: u32,
+    pub root: PathBuf,
+    pub toolchains_file: PathBuf,
+    pub targets: Vec<Target>,
+    pub distributions: Vec<Distribution>,
+    pub remote_references: Vec<RemoteReference>,
+    pub required_tools: Vec<RequiredTool>,
+    pub warnings: Vec<String>,
+}
+
+/// Everything read for one run, kept together so `plan` need not read again.
+pub struct Context {
+    pub repo: Repo,
+    pub know: Knowledge,
+    pub sources: Sources,
+}
+
+impl Context {
+    pub fn load(repo: Repo) -> Result<Context, UserError> {
+        let know = Knowledge::load(&repo.root)?;
+        let buck = repo.toolchains_file()?;
+        let sources = Sources::read(&repo, &buck)?;
+        Ok(Context {
+            repo,
+            know,
+            sources,
+        })
+    }
+
+    pub fn buck(&self) -> &Module {
+        self.sources.buck_module()
+    }
+}
+
+pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
+    let buck = ctx.buck();
+    let targets = targets::classify(buck, &ctx.know);
+    let calls = targets::calls(buck);
+    let distributions = targets
+        .iter()
+        .filter(|t| t.status == Status::Distribution)
+        .map(|t| distributions::describe(&ctx.sources, &ctx.know, &calls[t.call_index], t.line))
+        .collect();
+    let required_tools = tools::required(buck, &targets, &ctx.know);
+    let warnings = unknown_download_rules(&targets);
+    Ok(Inventory {
+        schema_version: 1,
+        root: ctx.repo.root.clone(),
+        toolchains_file: ctx.sources.buck.clone(),
+        remote_references: remote_references(ctx)?,
+        targets,
+        distributions,
+        required_tools,
+        warnings,
+    })
+}
+
+/// Rules that look like they download but the knowledge base does not know: left alone,
+/// and named so the user can teach the tool about them.
+fn unknown_download_rules(targets: &[Target]) -> Vec<String> {
+    targets
+        .iter()
+        .filter(|t| t.status == Status::Other)
+        .filter(|t| looks_hermetic(&t.rule))
+        .map(|t| {
+            format!(
+                "`{}` (line {}) looks like a download toolchain but the knowledge base does not know rule `{}`; it is left unchanged (teach it in .si-nixify/*.json)",
+                t.name, t.line, t.rule
+            )
+        })
+        .collect()
+}
+
+pub fn looks_hermetic(rule: &str) -> bool {
+    rule.starts_with("download_")
+        || rule.starts_with("hermetic_")
+        || rule.ends_with("_distribution")
+        || rule.starts_with("remote_") && rule.ends_with("_toolchain")
+}
+
+/// References in every module read, plus the toolchains cell's other .bzl files.
+fn remote_references(ctx: &Context) -> Result<Vec<RemoteReference>, UserError> {
+    let mut seen: BTreeSet<&Path> = BTreeSet::new();
+    let mut out = Vec::new();
+    for module in ctx.sources.modules.values() {
+        seen.insert(&module.path);
+        out.extend(references::in_module(module));
+    }
+    for path in cell_starlark_files(&ctx.repo)? {
+        if !seen.contains(path.as_path()) {
+            out.extend(references::in_module(&Module::read(&ctx.repo.root, &path)?));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// `.bzl` files directly in the toolchains cell directory (not loaded by BUCK, still shipped).
+fn cell_starlark_files(repo: &Repo) -> Result<Vec<PathBuf>, UserError> {
+    let dir = repo.toolchains_dir();
+    let entries = std::fs::read_dir(repo.root.join(&dir)).map_err(|e| {
+        UserError::new(format!("cannot list `{}`: {e}", dir.display()))
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| dir.join(e.file_name()))
+        .filter(|p| p.extension().is_some_and(|x| x == "bzl"))
+        .collect();
+    files.sort();
+    Ok(files)
+}

@@ -1,0 +1,136 @@
+//! Remote references: every http(s) URL in a string literal and every call site of a download
+//! primitive, so that nothing left in the toolchains can still reach the network unseen.
+
+use serde::Serialize;
+
+use crate::read::{Expr, Module, Node, Stmt};
+
+/// Calls that fetch from the network in Buck2 (`ctx.actions.download_file`) or in the
+/// preludes' helper rules.
+const DOWNLOAD_CALLS: &[&str] = &[
+    "download_file",
+    "http_archive",
+    "http_file",
+    "remote_file",
+];
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RemoteReference {
+    pub file: String,
+    pub line: usize,
+    /// The URL literal, or for a call site the URL when it is a literal argument.
+    pub url: Option<String>,
+    /// `url` for a literal, else the called name (`download_file`, `http_archive`, …).
+    pub kind: String,
+}
+
+/// All remote references in one module, in source order.
+pub fn in_module(module: &Module) -> Vec<RemoteReference> {
+    let mut out = Vec::new();
+    let file = module.path.to_string_lossy().into_owned();
+    let mut visit = |node: &Node| {
+        node.walk(&mut |n| match &n.expr {
+            Expr::Str(s) => {
+                for (offset, url) in urls_in(s) {
+                    // The literal's text starts after its opening quote; URLs in one-line
+                    // literals sit on the literal's line, in multi-line ones count newlines.
+                    let line = module.line(n.span.start) + s[..offset].matches('\n').count();
+                    out.push(RemoteReference {
+                        file: file.clone(),
+                        line,
+                        url: Some(url.to_owned()),
+                        kind: "url".to_owned(),
+                    });
+                }
+            }
+            Expr::Call { func, args } => {
+                let name = match &func.expr {
+                    Expr::Ident(name) | Expr::Dot(_, name) => name.as_str(),
+                    _ => return,
+                };
+                if DOWNLOAD_CALLS.contains(&name) {
+                    let url = args
+                        .iter()
+                        .find(|a| matches!(a.name.as_deref(), Some("url" | "urls")))
+                        .and_then(|a| a.value.strings().first().and_then(|s| s.as_str()))
+                        .map(str::to_owned);
+                    out.push(RemoteReference {
+                        file: file.clone(),
+                        line: module.line(n.span.start),
+                        url,
+                        kind: name.to_owned(),
+                    });
+                }
+            }
+            _ => {}
+        })
+    };
+    visit_statements(&module.stmts, &mut visit);
+    out
+}
+
+fn visit_statements<'a>(stmts: &'a [Stmt], visit: &mut impl FnMut(&'a Node)) {
+    for s in stmts {
+        match s {
+            Stmt::Expr(n) | Stmt::Assign { value: n, .. } | Stmt::Return(Some(n)) => visit(n),
+            Stmt::Def(d) => {
+                for p in &d.params {
+                    if let Some(default) = &p.default {
+                        visit(default);
+                    }
+                }
+                visit_statements(&d.body, visit);
+            }
+            Stmt::Load(_) | Stmt::Return(None) | Stmt::Other(_) => {}
+        }
+    }
+}
+
+/// `http://` and `https://` URLs inside a string, with their byte offsets. A URL ends at
+/// whitespace, a quote, or a closing bracket, as in prose and docstrings.
+pub fn urls_in(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(found) = ["https://", "http://"]
+        .iter()
+        .filter_map(|scheme| text[from..].find(scheme).map(|i| from + i))
+        .min()
+    {
+        let end = text[found..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ')' | '>' | ']' | ','))
+            .map_or(text.len(), |i| found + i);
+        out.push((found, &text[found..end]));
+        from = end;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn finds_literals_and_call_sites() {
+        let m = Module::parse(
+            Path::new("x.bzl"),
+            "A = \"see https://a.invalid/x, and http://b.invalid\"\n\ndef f(ctx):\n    ctx.actions.download_file(o, u)\n    http_archive(name = \"n\", urls = [\"https://c.invalid/a.tgz\"])\n".into(),
+        )
+        .unwrap();
+        let refs = in_module(&m);
+        let summary: Vec<(usize, &str, Option<&str>)> = refs
+            .iter()
+            .map(|r| (r.line, r.kind.as_str(), r.url.as_deref()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (1, "url", Some("https://a.invalid/x")),
+                (1, "url", Some("http://b.invalid")),
+                (4, "download_file", None),
+                (5, "http_archive", Some("https://c.invalid/a.tgz")),
+                (5, "url", Some("https://c.invalid/a.tgz")),
+            ]
+        );
+    }
+}

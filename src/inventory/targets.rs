@@ -1,0 +1,180 @@
+//! What each target in toolchains/BUCK is: a download, a hermetic toolchain built from one, a
+//! system toolchain, a custom rule still pointing at a download, or something else.
+
+use serde::Serialize;
+
+use crate::know::Knowledge;
+use crate::read::{Arg, Module, Node, Span};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Distribution,
+    Hermetic,
+    System,
+    Custom,
+    Other,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Distribution => "distribution",
+            Status::Hermetic => "hermetic",
+            Status::System => "system",
+            Status::Custom => "custom",
+            Status::Other => "other",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    pub name: String,
+    pub rule: String,
+    pub line: usize,
+    pub status: Status,
+    pub family: Option<String>,
+    pub replacement: Option<String>,
+    pub distribution: Option<String>,
+    /// Index of the call among the BUCK file's top-level calls.
+    #[serde(skip)]
+    pub call_index: usize,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// A top-level rule call of the BUCK file.
+pub struct Call<'a> {
+    pub node: &'a Node,
+    pub rule: &'a str,
+    pub args: &'a [Arg],
+}
+
+impl<'a> Call<'a> {
+    pub fn kwarg(&self, name: &str) -> Option<&'a Arg> {
+        self.args.iter().find(|a| a.name.as_deref() == Some(name))
+    }
+
+    pub fn name(&self) -> Option<&'a str> {
+        self.kwarg("name").and_then(|a| a.value.as_str())
+    }
+}
+
+pub fn calls(module: &Module) -> Vec<Call<'_>> {
+    module
+        .calls()
+        .map(|(node, rule, args)| Call { node, rule, args })
+        .collect()
+}
+
+/// The target a BUCK-local reference names: `:x`, `:x[sub]`, `$(location :x)/bin/tool`.
+pub fn referenced_target(value: &str) -> Option<&str> {
+    let label = match value.find("$(location :") {
+        Some(i) => &value[i + "$(location ".len()..],
+        None => value,
+    };
+    let label = label.strip_prefix(':')?;
+    let end = label
+        .find(|c: char| matches!(c, ')' | '[' | '/' | ' '))
+        .unwrap_or(label.len());
+    Some(&label[..end])
+}
+
+/// Whether target `referenced` is `dist` or one a distribution macro made from it:
+/// macros name helper targets by suffixing their `name` (`rust_dist-extraction`).
+pub fn belongs_to(referenced: &str, dist: &str) -> bool {
+    referenced == dist
+        || referenced
+            .strip_prefix(dist)
+            .is_some_and(|rest| rest.starts_with(['-', '_']))
+}
+
+/// Classify every call of the BUCK file. `distribution_names` are filled in first so custom
+/// rules can be told apart from others.
+pub fn classify(module: &Module, know: &Knowledge) -> Vec<Target> {
+    let calls = calls(module);
+    let dist_names: Vec<&str> = calls
+        .iter()
+        .filter(|c| know.distributions.contains_key(c.rule))
+        .filter_map(|c| c.name())
+        .collect();
+    calls
+        .iter()
+        .enumerate()
+        .map(|(index, call)| classify_call(module, know, call, index, &dist_names))
+        .collect()
+}
+
+fn classify_call(
+    module: &Module,
+    know: &Knowledge,
+    call: &Call,
+    call_index: usize,
+    dist_names: &[&str],
+) -> Target {
+    let mut target = Target {
+        name: call.name().unwrap_or_default().to_owned(),
+        rule: call.rule.to_owned(),
+        line: module.line(call.node.span.start),
+        status: Status::Other,
+        family: know.family_of(call.rule).map(str::to_owned),
+        replacement: None,
+        distribution: None,
+        call_index,
+        span: call.node.span,
+    };
+    if know.distributions.contains_key(call.rule) {
+        target.status = Status::Distribution;
+    } else if let Some((_, rule)) = know.toolchains.get(call.rule) {
+        target.status = Status::Hermetic;
+        target.replacement = Some(rule.replacement.rule.clone());
+        target.distribution = rule
+            .distribution_attr
+            .as_deref()
+            .and_then(|a| call.kwarg(a))
+            .and_then(|a| a.value.as_str())
+            .and_then(referenced_target)
+            .map(str::to_owned);
+    } else if let Some(dist) = distribution_reference(call, dist_names) {
+        target.status = Status::Custom;
+        target.distribution = Some(dist.to_owned());
+    } else if know.system_rules.contains_key(call.rule) || call.rule.starts_with("system_") {
+        target.status = Status::System;
+    }
+    target
+}
+
+/// The first distribution any string in the call's attrs refers to.
+pub fn distribution_reference<'a>(call: &Call, dist_names: &[&'a str]) -> Option<&'a str> {
+    call.args
+        .iter()
+        .filter(|a| a.name.as_deref() != Some("name"))
+        .flat_map(|a| a.value.strings())
+        .filter_map(|s| s.as_str().and_then(referenced_target))
+        .find_map(|r| dist_names.iter().copied().find(|d| belongs_to(r, d)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_found_in_labels_and_locations() {
+        assert_eq!(referenced_target(":rust_dist"), Some("rust_dist"));
+        assert_eq!(referenced_target(":x[sub]"), Some("x"));
+        assert_eq!(
+            referenced_target("$(location :deno_dist-extraction)/toolchain/bin/deno"),
+            Some("deno_dist-extraction")
+        );
+        assert_eq!(referenced_target("root//:clippy.toml"), None);
+        assert_eq!(referenced_target("deno"), None);
+    }
+
+    #[test]
+    fn macro_helper_targets_belong_to_their_distribution() {
+        assert!(belongs_to("deno_dist-extraction", "deno_dist"));
+        assert!(belongs_to("deno_dist", "deno_dist"));
+        assert!(!belongs_to("deno_distant", "deno_dist"));
+    }
+}

@@ -1,0 +1,273 @@
+//! Pipeline step 3: the knowledge base. Which download rules exist, which system rule replaces
+//! each hermetic toolchain, what to do with each attr, which binaries the result calls, and
+//! which nixpkgs attributes provide them.
+//!
+//! The facts live in `toolchains/*.json` (compiled in) plus the target repo's own
+//! `.si-nixify/*.json`, merged in that order: a repo file that names a rule already known
+//! replaces the built-in entry for it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::UserError;
+
+/// The built-in knowledge, one JSON file per family.
+const BUILTIN: &[(&str, &str)] = &[
+    ("toolchains/common.json", include_str!("../../toolchains/common.json")),
+    ("toolchains/cxx.json", include_str!("../../toolchains/cxx.json")),
+    ("toolchains/deno.json", include_str!("../../toolchains/deno.json")),
+    ("toolchains/python.json", include_str!("../../toolchains/python.json")),
+    ("toolchains/rust.json", include_str!("../../toolchains/rust.json")),
+];
+
+/// Where repo-local knowledge files live, relative to the repo root.
+pub const LOCAL_DIR: &str = ".si-nixify";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FamilyFile {
+    pub family: String,
+    #[serde(default)]
+    pub common_attrs: Vec<String>,
+    #[serde(default)]
+    pub distributions: Vec<DistributionRule>,
+    #[serde(default)]
+    pub toolchains: Vec<ToolchainRule>,
+    #[serde(default)]
+    pub system_rules: Vec<SystemRule>,
+    #[serde(default)]
+    pub flag_tools: Vec<FlagTool>,
+    /// nixpkgs attribute → binaries it puts on PATH (to see what a devshell already provides).
+    #[serde(default)]
+    pub provides: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub nix_versions: Vec<NixVersion>,
+    /// Settable attrs of system rules, used only for a repo that has no prelude to read.
+    #[serde(default)]
+    pub schemas: BTreeMap<String, Vec<String>>,
+}
+
+/// A rule or macro whose only job is to download an archive for a toolchain.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistributionRule {
+    pub rule: String,
+    #[serde(default = "default_version_attr")]
+    pub version_attr: String,
+}
+
+fn default_version_attr() -> String {
+    "version".to_owned()
+}
+
+/// A hermetic toolchain rule and how to turn it into a system one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolchainRule {
+    pub rule: String,
+    /// The attr that points at the distribution target.
+    #[serde(default)]
+    pub distribution_attr: Option<String>,
+    pub replacement: Replacement,
+    #[serde(default)]
+    pub attrs: BTreeMap<String, AttrAction>,
+    #[serde(default)]
+    pub drop_values: Option<DropValues>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replacement {
+    pub rule: String,
+    /// Where the replacement rule is loaded from, when BUCK does not load it yet.
+    pub load: String,
+    /// Attrs to set on the replacement where its schema has them (e.g. `deno_exe = "deno"`).
+    #[serde(default)]
+    pub set_attrs: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AttrAction {
+    Keep,
+    Drop { reason: String },
+    /// Drop only when the value is empty (`""`, `[]`, `None`, or every flag dropped).
+    DropIfEmpty { reason: String },
+    Rename { to: String, reason: String },
+}
+
+/// Flag values that only make sense with the downloaded archive.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DropValues {
+    pub values: Vec<String>,
+    pub reason: String,
+}
+
+/// A rule that calls tools from PATH, and those tools.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemRule {
+    pub rule: String,
+    pub tools: Vec<Tool>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    pub binary: String,
+    pub why: String,
+    pub nix: String,
+    /// `linux` or `darwin` when only that OS needs it.
+    #[serde(default)]
+    pub platform: Option<String>,
+    /// The family whose pinned distribution version this tool should match.
+    #[serde(default)]
+    pub pinned_by: Option<String>,
+}
+
+/// A flag that makes a toolchain call one more binary (`-fuse-ld=lld` → `ld.lld`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlagTool {
+    pub flag: String,
+    pub binary: String,
+    pub nix: String,
+    /// May use `{attr}` and `{target}`.
+    pub why: String,
+}
+
+/// A versioned nixpkgs attribute: `version_regex` captures fill `{1}`, `{2}` in `attr`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NixVersion {
+    pub binary: String,
+    pub version_regex: String,
+    pub attr: String,
+}
+
+/// All knowledge, merged.
+#[derive(Debug, Clone, Default)]
+pub struct Knowledge {
+    pub common_attrs: Vec<String>,
+    /// rule → (family, rule)
+    pub distributions: BTreeMap<String, (String, DistributionRule)>,
+    pub toolchains: BTreeMap<String, (String, ToolchainRule)>,
+    pub system_rules: BTreeMap<String, (String, SystemRule)>,
+    pub flag_tools: Vec<FlagTool>,
+    pub provides: BTreeMap<String, Vec<String>>,
+    pub nix_versions: Vec<NixVersion>,
+    pub schemas: BTreeMap<String, Vec<String>>,
+    /// Where each family file came from, for messages.
+    pub sources: Vec<PathBuf>,
+}
+
+impl Knowledge {
+    /// Built-in knowledge plus `<root>/.si-nixify/*.json`.
+    pub fn load(root: &Path) -> Result<Knowledge, UserError> {
+        let mut k = Knowledge::builtin();
+        let dir = root.join(LOCAL_DIR);
+        if dir.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .map_err(|e| UserError::new(format!("cannot list {LOCAL_DIR}/: {e}")))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect();
+            files.sort();
+            for path in files {
+                let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    UserError::new(format!("cannot read knowledge file: {e}")).in_file(&rel)
+                })?;
+                k.add(&rel, &text)?;
+            }
+        }
+        Ok(k)
+    }
+
+    pub fn builtin() -> Knowledge {
+        let mut k = Knowledge::default();
+        for (name, text) in BUILTIN {
+            // The built-in files are checked by a unit test; a failure here is a build defect.
+            if let Err(e) = k.add(Path::new(name), text) {
+                panic!("built-in knowledge file is invalid: {e}");
+            }
+        }
+        k
+    }
+
+    /// Merge one family file.
+    pub fn add(&mut self, path: &Path, text: &str) -> Result<(), UserError> {
+        let file: FamilyFile = serde_json::from_str(text).map_err(|e| {
+            UserError::new(format!("invalid knowledge file: {e}"))
+                .at(crate::error::Location {
+                    file: path.to_path_buf(),
+                    line: e.line(),
+                    col: e.column(),
+                })
+                .hint("see README.md, section 'Teaching si-nixify a rule', and schema/knowledge.schema.json")
+        })?;
+        let family = file.family.clone();
+        self.common_attrs.extend(file.common_attrs);
+        for d in file.distributions {
+            self.distributions.insert(d.rule.clone(), (family.clone(), d));
+        }
+        for t in file.toolchains {
+            self.toolchains.insert(t.rule.clone(), (family.clone(), t));
+        }
+        for s in file.system_rules {
+            self.system_rules.insert(s.rule.clone(), (family.clone(), s));
+        }
+        self.flag_tools.extend(file.flag_tools);
+        self.provides.extend(file.provides);
+        self.nix_versions.extend(file.nix_versions);
+        self.schemas.extend(file.schemas);
+        self.sources.push(path.to_path_buf());
+        Ok(())
+    }
+
+    pub fn is_common_attr(&self, attr: &str) -> bool {
+        self.common_attrs.iter().any(|a| a == attr)
+    }
+
+    /// The family a rule belongs to, whatever its role.
+    pub fn family_of(&self, rule: &str) -> Option<&str> {
+        self.distributions
+            .get(rule)
+            .map(|(f, _)| f)
+            .or_else(|| self.toolchains.get(rule).map(|(f, _)| f))
+            .or_else(|| self.system_rules.get(rule).map(|(f, _)| f))
+            .map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_knowledge_parses_and_covers_the_first_families() {
+        let k = Knowledge::builtin();
+        for rule in [
+            "hermetic_rust_toolchain",
+            "hermetic_clang_toolchain",
+            "hermetic_python_toolchain",
+            "hermetic_python_bootstrap_toolchain",
+            "hermetic_deno_toolchain",
+        ] {
+            assert!(k.toolchains.contains_key(rule), "{rule}");
+        }
+        assert!(k.is_common_attr("visibility"));
+    }
+
+    #[test]
+    fn bad_local_file_is_located() {
+        let mut k = Knowledge::default();
+        let err = k
+            .add(Path::new(".si-nixify/x.json"), "{\"family\": \"x\",\n \"toolchainz\": []}")
+            .unwrap_err();
+        assert_eq!(err.at.as_ref().unwrap().line, 2, "{err}");
+    }
+}

@@ -1,0 +1,14 @@
+//! si-nixify: rewrite a Buck2 repo's download toolchains into the prelude's system toolchains,
+//! and make a Nix devshell provide what they call.
+//!
+//! The pipeline, one module per step (see DESIGN.md):
+//! [`repo`] → [`read`] → [`know`] → [`inventory`] (what is there) → [`plan`] → [`write`].
+
+pub mod cli;
+pub mod error;
+pub mod inventory;
+pub mod know;
+pub mod plan;
+pub mod read;
+pub mod repo;
+pub mod write;

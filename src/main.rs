@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(si_nixify::cli::main());
+}

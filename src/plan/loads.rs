@@ -1,0 +1,192 @@
+//! Load statements after a rewrite: symbols no longer used go (and loads left empty), the
+//! replacement rules' symbols come in, merged into an existing load of the same file.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use super::edit::{self, Edit};
+use super::Change;
+use crate::error::UserError;
+use crate::inventory::Context;
+use crate::read::{Expr, Load, Module, Stmt};
+use crate::repo::resolve_load;
+
+/// Every name used outside load statements.
+pub fn used_names(path: &Path, text: &str) -> Result<BTreeSet<String>, UserError> {
+    let module = Module::parse(path, text.to_owned())?;
+    Ok(names_in(&module))
+}
+
+fn names_in(module: &Module) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for stmt in &module.stmts {
+        if let Stmt::Expr(n) | Stmt::Assign { value: n, .. } = stmt {
+            n.walk(&mut |x| {
+                if let Expr::Ident(id) = &x.expr {
+                    names.insert(id.clone());
+                }
+            });
+        }
+    }
+    names
+}
+
+pub fn plan(
+    ctx: &Context,
+    module: &Module,
+    used_after: &BTreeSet<String>,
+    added: &[(String, String)],
+    changes: &mut Vec<Change>,
+) -> Result<Vec<Edit>, UserError> {
+    let text = module.text.as_str();
+    let used_before = names_in(module);
+    let mut edits = Vec::new();
+    let mut deleted_loads = BTreeSet::new();
+    for (index, load) in module.loads().enumerate() {
+        let remove: Vec<bool> = load
+            .symbols
+            .iter()
+            .map(|s| used_before.contains(&s.local) && !used_after.contains(&s.local))
+            .collect();
+        if !remove.iter().any(|r| *r) {
+            continue;
+        }
+        for (s, _) in load.symbols.iter().zip(&remove).filter(|(_, r)| **r) {
+            changes.push(Change {
+                target: String::new(),
+                line: module.line(s.span.start),
+                action: "load".to_owned(),
+                detail: format!("removed `{}` from load of `{}`", s.local, load.module),
+                reason: "no longer used".to_owned(),
+            });
+        }
+        if remove.iter().all(|r| *r) {
+            edits.push(Edit::delete(edit::statement_region(text, load.span)));
+            deleted_loads.insert(index);
+        } else {
+            let spans: Vec<_> = load.symbols.iter().map(|s| s.span).collect();
+            edits.extend(edit::remove_items(text, &spans, &remove, load.module_span.end));
+        }
+    }
+    edits.extend(add_symbols(ctx, module, added, &deleted_loads, changes)?);
+    Ok(edits)
+}
+
+/// Insert each new symbol into a kept load of the same file, or a new load line.
+fn add_symbols(
+    ctx: &Context,
+    module: &Module,
+    added: &[(String, String)],
+    deleted_loads: &BTreeSet<usize>,
+    changes: &mut Vec<Change>,
+) -> Result<Vec<Edit>, UserError> {
+    let text = module.text.as_str();
+    let loads: Vec<(usize, &Load)> = module
+        .loads()
+        .enumerate()
+        .filter(|(i, _)| !deleted_loads.contains(i))
+        .collect();
+    let mut by_label: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (rule, label) in added {
+        by_label.entry(label).or_default().insert(rule);
+    }
+    let mut edits = Vec::new();
+    for (label, rules) in by_label {
+        let at = module.location(0);
+        let target = resolve_load(&ctx.repo, label, &module.path, &at).ok();
+        let same_file = loads.iter().find(|(_, l)| {
+            l.module == label
+                || target.is_some()
+                    && ctx.sources.load_target(&module.path, &l.module) == target.as_deref()
+        });
+        for rule in &rules {
+            changes.push(Change {
+                target: String::new(),
+                line: 0,
+                action: "load".to_owned(),
+                detail: format!("added `{rule}` from `{label}`"),
+                reason: "the rewritten toolchains call it".to_owned(),
+            });
+        }
+        match same_file {
+            Some((_, load)) => {
+                for rule in rules {
+                    edits.push(insert_symbol(text, load, rule));
+                }
+            }
+            None => edits.push(new_load(text, &loads, label, &rules)),
+        }
+    }
+    Ok(edits)
+}
+
+/// Insert `"rule"` into `load`, in sorted position, matching its one-line or one-per-line layout.
+fn insert_symbol(text: &str, load: &Load, rule: &str) -> Edit {
+    let quoted = format!("\"{rule}\"");
+    let symbols = &load.symbols;
+    let before = symbols.iter().position(|s| s.their.as_str() > rule);
+    // The separator between two items as the file writes it (`, ` or `,\n    `).
+    let separator = |prev_end: usize, next_start: usize| {
+        let between = &text[prev_end..next_start];
+        between.trim_start_matches(|c: char| c != ',').to_owned()
+    };
+    match before {
+        Some(i) => {
+            let prev_end = if i == 0 { load.module_span.end } else { symbols[i - 1].span.end };
+            let sep = separator(prev_end, symbols[i].span.start);
+            Edit::insert(symbols[i].span.start, format!("{quoted}{sep}"))
+        }
+        None => {
+            let last_end = symbols.last().map_or(load.module_span.end, |s| s.span.end);
+            let prev_end = match symbols.len() {
+                0 => load.module_span.start,
+                1 => load.module_span.end,
+                n => symbols[n - 2].span.end,
+            };
+            let start_of_last = symbols.last().map_or(load.module_span.start, |s| s.span.start);
+            let sep = separator(prev_end, start_of_last);
+            let sep = if sep.is_empty() { ", ".to_owned() } else { sep };
+            Edit::insert(last_end, format!("{sep}{quoted}"))
+        }
+    }
+}
+
+/// A new `load(...)` line, placed after the last kept load of the same cell that sorts before
+/// it (so `@prelude//toolchains:cxx.bzl` lands among the other `@prelude//` loads).
+fn new_load(text: &str, loads: &[(usize, &Load)], label: &str, rules: &BTreeSet<&str>) -> Edit {
+    let line = format!(
+        "load(\"{label}\", {})\n",
+        rules
+            .iter()
+            .map(|r| format!("\"{r}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let cell = label.split("//").next().unwrap_or_default();
+    let same_cell: Vec<&Load> = loads
+        .iter()
+        .map(|(_, l)| *l)
+        .filter(|l| l.module.split("//").next() == Some(cell))
+        .collect();
+    let after = same_cell
+        .iter()
+        .filter(|l| l.module.as_str() < label)
+        .last()
+        .copied();
+    let anchor_end = match (after, same_cell.first(), loads.last()) {
+        (Some(l), _, _) => Some(l.span.end),
+        (None, Some(first), _) => {
+            let start = text[..first.span.start].rfind('\n').map_or(0, |i| i + 1);
+            return Edit::insert(start, line);
+        }
+        (None, None, Some((_, last))) => Some(last.span.end),
+        (None, None, None) => None,
+    };
+    match anchor_end {
+        Some(end) => {
+            let at = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
+            Edit::insert(at, line)
+        }
+        None => Edit::insert(0, format!("{line}\n")),
+    }
+}

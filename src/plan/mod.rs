@@ -1,0 +1,523 @@
+//! Pipeline step 4: the edits that move toolchains/BUCK onto system toolchains, each with its
+//! reason, validated against the schemas of the rules the repo really has.
+
+pub mod edit;
+mod loads;
+mod schemas;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::error::UserError;
+use crate::inventory::targets::{belongs_to, calls, referenced_target, Call};
+use crate::inventory::tools::strings_with_platform;
+use crate::inventory::{Context, Inventory, Status};
+use crate::know::{AttrAction, ToolchainRule};
+use crate::read::schema::RuleSchema;
+use crate::read::{Expr, Module, Node, Span};
+pub use edit::Edit;
+
+/// One change shown to the user.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Change {
+    pub target: String,
+    pub line: usize,
+    /// `deleted`, `replaced`, `dropped`, `renamed`, `set`, `rewrote`, `load`.
+    pub action: String,
+    pub detail: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub file: PathBuf,
+    pub old: String,
+    pub new: String,
+    pub changes: Vec<Change>,
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    pub fn is_noop(&self) -> bool {
+        self.old == self.new
+    }
+}
+
+/// Plan the rewrite of the toolchains file.
+pub fn plan(ctx: &Context, inv: &Inventory) -> Result<Plan, UserError> {
+    let module = ctx.buck();
+    let mut p = Planner {
+        ctx,
+        module,
+        text: &module.text,
+        edits: Vec::new(),
+        changes: Vec::new(),
+        warnings: inv.warnings.clone(),
+        added_rules: Vec::new(),
+    };
+    let calls = calls(module);
+    let dists: Vec<&str> = inv
+        .targets
+        .iter()
+        .filter(|t| t.status == Status::Distribution)
+        .map(|t| t.name.as_str())
+        .collect();
+    for target in &inv.targets {
+        let call = &calls[target.call_index];
+        match target.status {
+            Status::Distribution => p.delete_distribution(call, target.line)?,
+            Status::Hermetic => p.replace_hermetic(call, target.line)?,
+            _ => p.fix_references(call, &dists)?,
+        }
+    }
+    let body_edits = p.edits.clone();
+    let without_loads = edit::apply(p.text, &body_edits).map_err(internal)?;
+    let used = loads::used_names(&module.path, &without_loads)?;
+    let added = std::mem::take(&mut p.added_rules);
+    let load_edits = loads::plan(p.ctx, module, &used, &added, &mut p.changes)?;
+    p.edits.extend(load_edits);
+    let new = edit::apply(p.text, &p.edits).map_err(internal)?;
+    // The result must parse: a broken file is never written.
+    Module::parse(&module.path, new.clone()).map_err(|e| {
+        UserError::new(format!(
+            "internal error: the rewritten file would not parse ({e}); nothing was written"
+        ))
+        .hint("please report this with the input file")
+    })?;
+    Ok(Plan {
+        file: module.path.clone(),
+        old: p.text.to_owned(),
+        new,
+        changes: p.changes,
+        warnings: p.warnings,
+    })
+}
+
+fn internal(e: String) -> UserError {
+    UserError::new(format!("internal error while planning: {e}; nothing was written"))
+}
+
+struct Planner<'a> {
+    ctx: &'a Context,
+    module: &'a Module,
+    text: &'a str,
+    edits: Vec<Edit>,
+    changes: Vec<Change>,
+    warnings: Vec<String>,
+    /// Replacement rules the BUCK file now calls, with the load label the knowledge base gives.
+    added_rules: Vec<(String, String)>,
+}
+
+/// What happens to one argument of a rewritten call.
+enum ArgFate {
+    Keep,
+    Remove(String),
+    Rename(String, String),
+    /// Keep, with some flag elements removed: (element spans per list, reason).
+    Filter(Vec<(Span, Vec<Span>, Vec<bool>)>, String),
+}
+
+impl<'a> Planner<'a> {
+    fn change(&mut self, target: &str, line: usize, action: &str, detail: String, reason: String) {
+        self.changes.push(Change {
+            target: target.to_owned(),
+            line,
+            action: action.to_owned(),
+            detail,
+            reason,
+        });
+    }
+
+    fn delete_distribution(&mut self, call: &Call, line: usize) -> Result<(), UserError> {
+        self.edits
+            .push(Edit::delete(edit::statement_region(self.text, call.node.span)));
+        self.change(
+            call.name().unwrap_or_default(),
+            line,
+            "deleted",
+            format!("{}(...)", call.rule),
+            "downloads a pre-built archive; the devshell provides the tools instead".to_owned(),
+        );
+        Ok(())
+    }
+
+    fn replace_hermetic(&mut self, call: &Call, line: usize) -> Result<(), UserError> {
+        let (_, rule) = &self.ctx.know.toolchains[call.rule];
+        let target = call.name().unwrap_or_default().to_owned();
+        let schema = schemas::for_replacement(self.ctx, self.module, rule)?;
+        if let Some(w) = &schema.warning {
+            self.warnings.push(w.clone());
+        }
+        let schema = &schema.schema;
+        let Expr::Call { func, .. } = &call.node.expr else {
+            unreachable!("calls() only yields calls")
+        };
+        self.edits
+            .push(Edit::replace(func.span, rule.replacement.rule.clone()));
+        self.change(
+            &target,
+            line,
+            "replaced",
+            format!("{} → {}", call.rule, rule.replacement.rule),
+            format!(
+                "{} downloads its tools; {} calls them from PATH (schema: {}:{})",
+                call.rule,
+                rule.replacement.rule,
+                schema.file.display(),
+                schema.line
+            ),
+        );
+        if !self.module_loads(&rule.replacement.rule) {
+            self.added_rules
+                .push((rule.replacement.rule.clone(), rule.replacement.load.clone()));
+        }
+        let mut final_attrs: Vec<(String, usize)> = Vec::new();
+        let mut removed = Vec::new();
+        for arg in call.args {
+            let at = self.module.location(arg.span.start);
+            let Some(name) = arg.name.as_deref() else {
+                return Err(UserError::new(format!(
+                    "positional argument in `{}` call of `{target}`",
+                    call.rule
+                ))
+                .at(at)
+                .hint("Buck2 rule calls take only `name = value` arguments"));
+            };
+            let fate = self.arg_fate(rule, schema, &target, name, &arg.value, at.line)?;
+            match fate {
+                ArgFate::Keep => final_attrs.push((name.to_owned(), at.line)),
+                ArgFate::Remove(reason) => {
+                    removed.push(arg.span);
+                    self.change(&target, at.line, "dropped", format!("`{name}`"), reason);
+                }
+                ArgFate::Rename(to, reason) => {
+                    self.edits.push(Edit::replace(
+                        Span {
+                            start: arg.span.start,
+                            end: arg.span.start + name.len(),
+                        },
+                        to.clone(),
+                    ));
+                    self.change(&target, at.line, "renamed", format!("`{name}` → `{to}`"), reason);
+                    final_attrs.push((to, at.line));
+                }
+                ArgFate::Filter(lists, reason) => {
+                    for (list_span, items, remove) in lists {
+                        let dropped: Vec<&str> = items
+                            .iter()
+                            .zip(&remove)
+                            .filter(|(_, r)| **r)
+                            .map(|(s, _)| self.module.source(*s))
+                            .collect();
+                        self.change(
+                            &target,
+                            at.line,
+                            "dropped",
+                            format!("{} from `{name}`", dropped.join(", ")),
+                            reason.clone(),
+                        );
+                        self.edits.extend(edit::remove_items(
+                            self.text,
+                            &items,
+                            &remove,
+                            list_span.start + 1,
+                        ));
+                    }
+                    final_attrs.push((name.to_owned(), at.line));
+                }
+            }
+        }
+        self.remove_args(call, &removed);
+        self.set_attrs(call, rule, schema, &target, line, &mut final_attrs);
+        self.validate(call, schema, &target, &final_attrs)
+    }
+
+    /// Decide one argument of a hermetic call, from the knowledge base and the schema.
+    fn arg_fate(
+        &self,
+        rule: &ToolchainRule,
+        schema: &RuleSchema,
+        target: &str,
+        name: &str,
+        value: &Node,
+        line: usize,
+    ) -> Result<ArgFate, UserError> {
+        let know = &self.ctx.know;
+        if know.is_common_attr(name) {
+            return Ok(ArgFate::Keep);
+        }
+        let drop_values = rule.drop_values.as_ref();
+        let flags: Vec<&str> = strings_with_platform(value, None)
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        let is_dropped = |s: &&str| drop_values.is_some_and(|d| d.values.iter().any(|v| v == s));
+        let all_dropped = !flags.is_empty() && flags.iter().all(is_dropped);
+        let some_dropped = flags.iter().any(is_dropped);
+        let empty = is_empty_value(value);
+        let values_reason = || {
+            drop_values
+                .map(|d| d.reason.clone())
+                .unwrap_or_default()
+        };
+        let action = rule.attrs.get(name).cloned().unwrap_or(AttrAction::Keep);
+        let fate = match action {
+            AttrAction::Drop { reason } => ArgFate::Remove(reason),
+            _ if all_dropped => ArgFate::Remove(format!(
+                "every flag in it ({}) {}",
+                flags.join(", "),
+                values_reason()
+            )),
+            AttrAction::DropIfEmpty { reason } if empty => ArgFate::Remove(reason),
+            AttrAction::Rename { to, reason } => {
+                if some_dropped {
+                    // Renamed and filtered: the filter edits apply inside the value.
+                    let ArgFate::Filter(lists, why) = self.filter(value, &is_dropped, values_reason()) else {
+                        unreachable!()
+                    };
+                    if !lists.is_empty() {
+                        return Err(UserError::new(format!(
+                            "`{name}` of `{target}` needs both a rename to `{to}` and flags removed ({why}); do one by hand first"
+                        ))
+                        .at(self.module.location(value.span.start)));
+                    }
+                }
+                ArgFate::Rename(to, reason)
+            }
+            _ if some_dropped => self.filter(value, &is_dropped, values_reason()),
+            _ => ArgFate::Keep,
+        };
+        let final_name = match &fate {
+            ArgFate::Rename(to, _) => to.as_str(),
+            _ => name,
+        };
+        if !matches!(fate, ArgFate::Remove(_)) && !schema.accepts(final_name) {
+            return Err(UserError::new(format!(
+                "`{name}` of `{target}` has no place in `{}`: its schema ({}:{}) has no settable attr `{final_name}`, and the knowledge base says nothing about it",
+                schema.rule,
+                schema.file.display(),
+                schema.line
+            ))
+            .at(crate::error::Location {
+                file: self.module.path.clone(),
+                line,
+                col: 5,
+            })
+            .hint("remove or move the attr by hand, or teach si-nixify what to do with it in .si-nixify/*.json"));
+        }
+        Ok(fate)
+    }
+
+    /// Element removals for every list in `value` that holds a dropped flag.
+    fn filter(&self, value: &Node, is_dropped: &dyn Fn(&&str) -> bool, reason: String) -> ArgFate {
+        let mut lists = Vec::new();
+        value.walk(&mut |n| {
+            if let Expr::List(items) = &n.expr {
+                let remove: Vec<bool> = items
+                    .iter()
+                    .map(|i| i.as_str().is_some_and(|s| is_dropped(&s)))
+                    .collect();
+                if remove.iter().any(|r| *r) {
+                    lists.push((n.span, items.iter().map(|i| i.span).collect(), remove));
+                }
+            }
+        });
+        ArgFate::Filter(lists, reason)
+    }
+
+    fn remove_args(&mut self, call: &Call, removed: &[Span]) {
+        if removed.is_empty() {
+            return;
+        }
+        let spans: Vec<Span> = call.args.iter().map(|a| a.span).collect();
+        let remove: Vec<bool> = spans.iter().map(|s| removed.contains(s)).collect();
+        let open = self.open_paren(call);
+        self.edits
+            .extend(edit::remove_items(self.text, &spans, &remove, open + 1));
+    }
+
+    fn open_paren(&self, call: &Call) -> usize {
+        let Expr::Call { func, .. } = &call.node.expr else {
+            unreachable!("calls() only yields calls")
+        };
+        func.span.end + self.text[func.span.end..].find('(').unwrap_or(0)
+    }
+
+    /// Attrs the replacement needs set (`deno_exe = "deno"`), where its schema has them.
+    fn set_attrs(
+        &mut self,
+        call: &Call,
+        rule: &ToolchainRule,
+        schema: &RuleSchema,
+        target: &str,
+        line: usize,
+        final_attrs: &mut Vec<(String, usize)>,
+    ) {
+        for (attr, value) in &rule.replacement.set_attrs {
+            if !schema.accepts(attr) {
+                continue;
+            }
+            let literal = serde_json::to_string(value).unwrap_or_default();
+            if let Some(existing) = call.kwarg(attr) {
+                self.edits.push(Edit::replace(existing.value.span, literal.clone()));
+            } else {
+                let anchor = call.kwarg("name").or(call.args.first());
+                let Some(anchor) = anchor else { continue };
+                let (at, text) = self.insertion_after(anchor.span, &format!("{attr} = {literal}"));
+                self.edits.push(Edit::insert(at, text));
+                final_attrs.push((attr.clone(), line));
+            }
+            self.change(
+                target,
+                line,
+                "set",
+                format!("`{attr} = {literal}`"),
+                format!("{} takes the tool from PATH", schema.rule),
+            );
+        }
+    }
+
+    /// Where and what to insert so a new argument follows `after` in the call's layout.
+    fn insertion_after(&self, after: Span, arg: &str) -> (usize, String) {
+        let line_start = self.text[..after.start].rfind('\n').map_or(0, |i| i + 1);
+        let indent = &self.text[line_start..after.start];
+        let line_end = self.text[after.end..]
+            .find('\n')
+            .map_or(self.text.len(), |i| after.end + i + 1);
+        let rest = self.text[after.end..line_end].trim();
+        if indent.trim().is_empty() && (rest == "," || rest.is_empty()) {
+            (line_end, format!("{indent}{arg},\n"))
+        } else {
+            (after.end, format!(", {arg}"))
+        }
+    }
+
+    fn validate(
+        &self,
+        call: &Call,
+        schema: &RuleSchema,
+        target: &str,
+        final_attrs: &[(String, usize)],
+    ) -> Result<(), UserError> {
+        for (attr, info) in &schema.attrs {
+            if !info.optional && !final_attrs.iter().any(|(a, _)| a == attr) {
+                return Err(UserError::new(format!(
+                    "`{target}` would become `{}` without its required attr `{attr}` (schema: {}:{})",
+                    schema.rule,
+                    schema.file.display(),
+                    schema.line
+                ))
+                .at(self.module.location(call.node.span.start))
+                .hint(format!(
+                    "add `{attr}` to the call, or a `set_attrs` entry in the knowledge base"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Rewrite or drop attrs of other calls that still point at deleted distributions.
+    fn fix_references(&mut self, call: &Call, dists: &[&str]) -> Result<(), UserError> {
+        let target = call.name().unwrap_or_default().to_owned();
+        let mut removed = Vec::new();
+        for arg in call.args {
+            let Some(name) = arg.name.as_deref() else { continue };
+            if name == "name" {
+                continue;
+            }
+            for s in arg.value.strings() {
+                let text = s.as_str().unwrap_or_default();
+                let Some(dist) = referenced_target(text)
+                    .and_then(|r| dists.iter().find(|d| belongs_to(r, d)))
+                else {
+                    continue;
+                };
+                let at = self.module.location(s.span.start);
+                let is_whole_value = std::ptr::eq(s, &arg.value);
+                if text.contains("$(location ") {
+                    let tool = located_tool(text).ok_or_else(|| {
+                        UserError::new(format!(
+                            "`{name}` of `{target}` uses `{text}`, which points into the deleted distribution `:{dist}` without naming a tool"
+                        ))
+                        .at(at.clone())
+                        .hint("replace it by hand with the tool's name on PATH")
+                    })?;
+                    self.edits
+                        .push(Edit::replace(s.span, serde_json::to_string(tool).unwrap_or_default()));
+                    self.change(
+                        &target,
+                        at.line,
+                        "rewrote",
+                        format!("`{name} = \"{text}\"` → `\"{tool}\"`"),
+                        format!("`:{dist}` is deleted; `{tool}` comes from the devshell's PATH"),
+                    );
+                } else if is_whole_value {
+                    let schema = schemas::for_call(self.ctx, self.module, call.rule).ok_or_else(|| {
+                        UserError::new(format!(
+                            "`{name}` of `{target}` points at the deleted distribution `:{dist}`, and the schema of `{}` was not found to tell whether it may be left out",
+                            call.rule
+                        ))
+                        .at(at.clone())
+                        .hint("remove the attr by hand if the rule falls back to a tool on PATH")
+                    })?;
+                    if !schema.is_optional(name) {
+                        return Err(UserError::new(format!(
+                            "`{name}` of `{target}` points at the deleted distribution `:{dist}`, but `{}` requires it (schema: {}:{})",
+                            call.rule,
+                            schema.file.display(),
+                            schema.line
+                        ))
+                        .at(at)
+                        .hint("make the attr optional in the rule (attrs.option) with a PATH fallback, then run again"));
+                    }
+                    removed.push(arg.span);
+                    self.change(
+                        &target,
+                        at.line,
+                        "dropped",
+                        format!("`{name}`"),
+                        format!(
+                            "pointed at the deleted distribution `:{dist}`; `{}` makes it optional ({}:{})",
+                            call.rule,
+                            schema.file.display(),
+                            schema.line
+                        ),
+                    );
+                } else {
+                    return Err(UserError::new(format!(
+                        "`{name}` of `{target}` refers to the deleted distribution `:{dist}` inside a larger value"
+                    ))
+                    .at(at)
+                    .hint("rewrite that value by hand to use a tool from PATH"));
+                }
+            }
+        }
+        self.remove_args(call, &removed);
+        Ok(())
+    }
+
+    fn module_loads(&self, rule: &str) -> bool {
+        self.module
+            .loads()
+            .any(|l| l.symbols.iter().any(|s| s.local == rule))
+    }
+}
+
+/// `$(location :x)/toolchain/bin/deno` → `deno`.
+fn located_tool(value: &str) -> Option<&str> {
+    let after = &value[value.find(')')? + 1..];
+    let tool = after.rsplit('/').next()?;
+    (!tool.is_empty() && !after.is_empty()).then_some(tool)
+}
+
+/// `""`, `[]`, `{}`, `None`.
+fn is_empty_value(node: &Node) -> bool {
+    match &node.expr {
+        Expr::Str(s) => s.is_empty(),
+        Expr::List(items) | Expr::Tuple(items) => items.is_empty(),
+        Expr::Dict(pairs) => pairs.is_empty(),
+        Expr::Ident(name) => name == "None",
+        _ => false,
+    }
+}

@@ -1,0 +1,102 @@
+//! Finding the schema a rewritten call is checked against: the rule's own definition in the
+//! repo (its prelude, or its own .bzl), and only when the repo has no prelude at all, the
+//! built-in copy in the knowledge base.
+
+use crate::error::UserError;
+use crate::inventory::Context;
+use crate::know::ToolchainRule;
+use crate::read::schema::{rule_schema, AttrSchema, RuleSchema};
+use crate::read::Module;
+use crate::repo::{resolve_load, Label};
+
+pub struct Found {
+    pub schema: RuleSchema,
+    pub warning: Option<String>,
+}
+
+/// The schema of the rule that replaces a hermetic toolchain.
+pub fn for_replacement(ctx: &Context, buck: &Module, rule: &ToolchainRule) -> Result<Found, UserError> {
+    let name = &rule.replacement.rule;
+    if let Some(schema) = for_call(ctx, buck, name) {
+        return Ok(Found {
+            schema,
+            warning: None,
+        });
+    }
+    let label = &rule.replacement.load;
+    let at = buck.location(0);
+    if !cell_exists(ctx, label) {
+        return builtin(ctx, name, label);
+    }
+    let path = resolve_load(&ctx.repo, label, &buck.path, &at).map_err(|e| {
+        UserError::new(format!(
+            "`{name}` should come from `{label}`, but {}",
+            e.message
+        ))
+        .in_file(&buck.path)
+        .hint("check the repo's prelude, or set `replacement.load` in .si-nixify/*.json")
+    })?;
+    let module = Module::read(&ctx.repo.root, &path)?;
+    let schema = rule_schema(&module, name).ok_or_else(|| {
+        UserError::new(format!(
+            "`{}` does not define `{name} = rule(...)`",
+            path.display()
+        ))
+        .in_file(&path)
+        .hint("point `replacement.load` in the knowledge base at the file that defines the rule")
+    })?;
+    Ok(Found {
+        schema,
+        warning: None,
+    })
+}
+
+/// The schema of a rule the BUCK file already calls, following its load.
+pub fn for_call(ctx: &Context, buck: &Module, rule: &str) -> Option<RuleSchema> {
+    let (module, name) = ctx.sources.definition(&buck.path, rule)?;
+    rule_schema(module, &name)
+}
+
+fn cell_exists(ctx: &Context, label: &str) -> bool {
+    match Label::parse(label) {
+        Some(Label::Cell { cell, .. }) => ctx
+            .repo
+            .cell_dir(&cell)
+            .is_some_and(|dir| ctx.repo.root.join(dir).is_dir()),
+        _ => true,
+    }
+}
+
+fn builtin(ctx: &Context, name: &str, label: &str) -> Result<Found, UserError> {
+    let attrs = ctx.know.schemas.get(name).ok_or_else(|| {
+        UserError::new(format!(
+            "the repo has no cell for `{label}`, where `{name}` is defined, and no built-in schema for it exists"
+        ))
+        .in_file(std::path::Path::new(".buckconfig"))
+        .hint("add the prelude cell to .buckconfig")
+    })?;
+    Ok(Found {
+        schema: RuleSchema {
+            rule: name.to_owned(),
+            file: "(built-in schema)".into(),
+            line: 0,
+            attrs: attrs
+                .iter()
+                .map(|a| {
+                    (
+                        a.clone(),
+                        AttrSchema {
+                            optional: true,
+                            default_only: false,
+                            default_str: None,
+                        },
+                    )
+                })
+                .collect(),
+            impl_name: None,
+        },
+        warning: Some(format!(
+            "the repo has no cell for `{label}`: `{name}` was checked against si-nixify's built-in schema, not the repo's prelude"
+        )),
+    })
+}

@@ -1,0 +1,76 @@
+//! Pipeline step 5: show a plan as a unified diff, or write it atomically.
+
+use std::io::Write;
+use std::path::{Component, Path};
+
+use crate::error::UserError;
+
+/// A unified diff of one file, `a/…` and `b/…` headers as git writes them.
+pub fn unified_diff(path: &Path, old: &str, new: &str) -> String {
+    let name = path.display().to_string();
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{name}"), &format!("b/{name}"))
+        .to_string()
+}
+
+/// Write `contents` to root-relative `path` so that a reader sees the old file or the new one,
+/// never half: a temp file in the same directory, fsync, rename. Permissions are kept.
+pub fn write_atomic(root: &Path, path: &Path, contents: &str) -> Result<(), UserError> {
+    let target = checked_target(root, path)?;
+    let dir = target.parent().unwrap_or(root);
+    let fail = |what: &str, e: std::io::Error| {
+        UserError::new(format!("cannot {what} `{}`: {e}", path.display()))
+            .in_file(path)
+            .hint("check the file and directory permissions; the original is unchanged")
+    };
+    let meta = std::fs::metadata(&target).ok();
+    if let Some(meta) = &meta {
+        if meta.permissions().readonly() {
+            return Err(UserError::new(format!("`{}` is read-only", path.display()))
+                .in_file(path)
+                .hint("make it writable (chmod u+w) and run again; nothing was written"));
+        }
+    }
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail("create a temp file next to", e))?;
+    tmp.write_all(contents.as_bytes()).map_err(|e| fail("write", e))?;
+    tmp.as_file().sync_all().map_err(|e| fail("sync", e))?;
+    if let Some(meta) = meta {
+        std::fs::set_permissions(tmp.path(), meta.permissions()).map_err(|e| fail("set permissions of", e))?;
+    }
+    tmp.persist(&target).map_err(|e| fail("replace", e.error))?;
+    Ok(())
+}
+
+/// The absolute path to write, refusing paths that leave the root (`..`, absolute paths, or a
+/// symlink that resolves outside it).
+pub fn checked_target(root: &Path, path: &Path) -> Result<std::path::PathBuf, UserError> {
+    if path.is_absolute() || path.components().any(|c| matches!(c, Component::ParentDir)) {
+        return Err(UserError::new(format!(
+            "refusing to write `{}`: it is outside the repo root",
+            path.display()
+        )));
+    }
+    let target = root.join(path);
+    let resolved = match target.canonicalize() {
+        Ok(p) => p,
+        Err(_) => match target.parent().map(Path::canonicalize) {
+            Some(Ok(parent)) => parent.join(target.file_name().unwrap_or_default()),
+            _ => target.clone(),
+        },
+    };
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    if !resolved.starts_with(&root) {
+        return Err(UserError::new(format!(
+            "refusing to write `{}`: it resolves to `{}`, outside the repo root `{}`",
+            path.display(),
+            resolved.display(),
+            root.display()
+        ))
+        .in_file(path)
+        .hint("a symlink leads out of the repo; replace it with a regular file"));
+    }
+    // Write to the symlink's target inside the repo so the link itself survives.
+    Ok(resolved)
+}
