@@ -98,10 +98,7 @@ fn unknown_download_rules(targets: &[Target]) -> Vec<String> {
 }
 
 pub fn looks_hermetic(rule: &str) -> bool {
-    rule.starts_with("download_")
-        || rule.starts_with("hermetic_")
-        || rule.ends_with("_distribution")
-        || rule.starts_with("remote_") && rule.ends_with("_toolchain")
+    rule.starts_with("download_") || rule.starts_with("hermetic_") || rule.ends_with("_distribution")
 }
 
 /// References in every module read, plus the toolchains cell's other .bzl files.
