@@ -90,6 +90,10 @@ fn add_symbols(
     for (rule, label) in added {
         by_label.entry(label).or_default().insert(rule);
     }
+    // New loads that land at the same place go in cell order, then label order, so
+    // `@prelude//…` comes before `@prelude-si//…` as buildifier sorts them.
+    let mut by_label: Vec<(&str, BTreeSet<&str>)> = by_label.into_iter().collect();
+    by_label.sort_by_key(|(label, _)| (label.split("//").next().unwrap_or_default(), *label));
     let mut edits = Vec::new();
     for (label, rules) in by_label {
         let at = module.location(0);

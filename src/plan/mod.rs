@@ -109,13 +109,32 @@ struct Planner<'a> {
     added_rules: Vec<(String, String)>,
 }
 
+/// A list inside an attr value, with which of its elements to remove.
+struct ListFilter {
+    list: Span,
+    items: Vec<Span>,
+    remove: Vec<bool>,
+}
+
 /// What happens to one argument of a rewritten call.
 enum ArgFate {
-    Keep,
     Remove(String),
-    Rename(String, String),
-    /// Keep, with some flag elements removed: (element spans per list, reason).
-    Filter(Vec<(Span, Vec<Span>, Vec<bool>)>, String),
+    /// Kept, maybe under a new name (`(to, reason)`), maybe with some flags removed.
+    Keep {
+        rename: Option<(String, String)>,
+        filters: Vec<ListFilter>,
+        filter_reason: String,
+    },
+}
+
+impl ArgFate {
+    fn keep() -> ArgFate {
+        ArgFate::Keep {
+            rename: None,
+            filters: Vec::new(),
+            filter_reason: String::new(),
+        }
+    }
 }
 
 impl<'a> Planner<'a> {
@@ -186,45 +205,27 @@ impl<'a> Planner<'a> {
             };
             let fate = self.arg_fate(rule, schema, &target, name, &arg.value, at.line)?;
             match fate {
-                ArgFate::Keep => final_attrs.push((name.to_owned(), at.line)),
                 ArgFate::Remove(reason) => {
                     removed.push(arg.span);
                     self.change(&target, at.line, "dropped", format!("`{name}`"), reason);
                 }
-                ArgFate::Rename(to, reason) => {
-                    self.edits.push(Edit::replace(
-                        Span {
+                ArgFate::Keep {
+                    rename,
+                    filters,
+                    filter_reason,
+                } => {
+                    let mut final_name = name.to_owned();
+                    if let Some((to, reason)) = rename {
+                        let name_span = Span {
                             start: arg.span.start,
                             end: arg.span.start + name.len(),
-                        },
-                        to.clone(),
-                    ));
-                    self.change(&target, at.line, "renamed", format!("`{name}` → `{to}`"), reason);
-                    final_attrs.push((to, at.line));
-                }
-                ArgFate::Filter(lists, reason) => {
-                    for (list_span, items, remove) in lists {
-                        let dropped: Vec<&str> = items
-                            .iter()
-                            .zip(&remove)
-                            .filter(|(_, r)| **r)
-                            .map(|(s, _)| self.module.source(*s))
-                            .collect();
-                        self.change(
-                            &target,
-                            at.line,
-                            "dropped",
-                            format!("{} from `{name}`", dropped.join(", ")),
-                            reason.clone(),
-                        );
-                        self.edits.extend(edit::remove_items(
-                            self.text,
-                            &items,
-                            &remove,
-                            list_span.start + 1,
-                        ));
+                        };
+                        self.edits.push(Edit::replace(name_span, to.clone()));
+                        self.change(&target, at.line, "renamed", format!("`{name}` → `{to}`"), reason);
+                        final_name = to;
                     }
-                    final_attrs.push((name.to_owned(), at.line));
+                    self.apply_filters(&target, at.line, name, &filters, &filter_reason);
+                    final_attrs.push((final_name, at.line));
                 }
             }
         }
@@ -243,87 +244,82 @@ impl<'a> Planner<'a> {
         value: &Node,
         line: usize,
     ) -> Result<ArgFate, UserError> {
-        let know = &self.ctx.know;
-        if know.is_common_attr(name) {
-            return Ok(ArgFate::Keep);
+        if self.ctx.know.is_common_attr(name) {
+            return Ok(ArgFate::keep());
         }
         let drop_values = rule.drop_values.as_ref();
+        let is_dropped = |s: &str| drop_values.is_some_and(|d| d.values.iter().any(|v| v == s));
         let flags: Vec<&str> = strings_with_platform(value, None)
             .into_iter()
             .map(|(s, _)| s)
             .collect();
-        let is_dropped = |s: &&str| drop_values.is_some_and(|d| d.values.iter().any(|v| v == s));
-        let all_dropped = !flags.is_empty() && flags.iter().all(is_dropped);
-        let some_dropped = flags.iter().any(is_dropped);
-        let empty = is_empty_value(value);
-        let values_reason = || {
-            drop_values
-                .map(|d| d.reason.clone())
-                .unwrap_or_default()
-        };
+        let all_dropped = !flags.is_empty() && flags.iter().all(|f| is_dropped(f));
+        let values_reason = drop_values.map(|d| d.reason.clone()).unwrap_or_default();
         let action = rule.attrs.get(name).cloned().unwrap_or(AttrAction::Keep);
         let fate = match action {
             AttrAction::Drop { reason } => ArgFate::Remove(reason),
-            _ if all_dropped => ArgFate::Remove(format!(
-                "every flag in it ({}) {}",
-                flags.join(", "),
-                values_reason()
-            )),
-            AttrAction::DropIfEmpty { reason } if empty => ArgFate::Remove(reason),
-            AttrAction::Rename { to, reason } => {
-                if some_dropped {
-                    // Renamed and filtered: the filter edits apply inside the value.
-                    let ArgFate::Filter(lists, why) = self.filter(value, &is_dropped, values_reason()) else {
-                        unreachable!()
-                    };
-                    if !lists.is_empty() {
-                        return Err(UserError::new(format!(
-                            "`{name}` of `{target}` needs both a rename to `{to}` and flags removed ({why}); do one by hand first"
-                        ))
-                        .at(self.module.location(value.span.start)));
+            _ if all_dropped => {
+                let mut unique: Vec<&str> = Vec::new();
+                for f in flags {
+                    if !unique.contains(&f) {
+                        unique.push(f);
                     }
                 }
-                ArgFate::Rename(to, reason)
+                ArgFate::Remove(format!("every flag in it ({}) {values_reason}", unique.join(", ")))
             }
-            _ if some_dropped => self.filter(value, &is_dropped, values_reason()),
-            _ => ArgFate::Keep,
+            AttrAction::DropIfEmpty { reason } if is_empty_value(value) => ArgFate::Remove(reason),
+            other => ArgFate::Keep {
+                rename: match other {
+                    AttrAction::Rename { to, reason } => Some((to, reason)),
+                    _ => None,
+                },
+                filters: list_filters(value, &is_dropped),
+                filter_reason: values_reason,
+            },
         };
-        let final_name = match &fate {
-            ArgFate::Rename(to, _) => to.as_str(),
-            _ => name,
-        };
-        if !matches!(fate, ArgFate::Remove(_)) && !schema.accepts(final_name) {
-            return Err(UserError::new(format!(
-                "`{name}` of `{target}` has no place in `{}`: its schema ({}:{}) has no settable attr `{final_name}`, and the knowledge base says nothing about it",
-                schema.rule,
-                schema.file.display(),
-                schema.line
-            ))
-            .at(crate::error::Location {
-                file: self.module.path.clone(),
-                line,
-                col: 5,
-            })
-            .hint("remove or move the attr by hand, or teach si-nixify what to do with it in .si-nixify/*.json"));
+        if let ArgFate::Keep { rename, .. } = &fate {
+            let final_name = rename.as_ref().map_or(name, |(to, _)| to.as_str());
+            if !schema.accepts(final_name) {
+                return Err(self.not_in_schema(schema, target, name, final_name, line));
+            }
         }
         Ok(fate)
     }
 
-    /// Element removals for every list in `value` that holds a dropped flag.
-    fn filter(&self, value: &Node, is_dropped: &dyn Fn(&&str) -> bool, reason: String) -> ArgFate {
-        let mut lists = Vec::new();
-        value.walk(&mut |n| {
-            if let Expr::List(items) = &n.expr {
-                let remove: Vec<bool> = items
-                    .iter()
-                    .map(|i| i.as_str().is_some_and(|s| is_dropped(&s)))
-                    .collect();
-                if remove.iter().any(|r| *r) {
-                    lists.push((n.span, items.iter().map(|i| i.span).collect(), remove));
-                }
-            }
-        });
-        ArgFate::Filter(lists, reason)
+    fn not_in_schema(&self, schema: &RuleSchema, target: &str, name: &str, final_name: &str, line: usize) -> UserError {
+        UserError::new(format!(
+            "`{name}` of `{target}` has no place in `{}`: its schema ({}:{}) has no settable attr `{final_name}`, and the knowledge base says nothing about it",
+            schema.rule,
+            schema.file.display(),
+            schema.line
+        ))
+        .at(crate::error::Location {
+            file: self.module.path.clone(),
+            line,
+            col: 5,
+        })
+        .hint("remove or move the attr by hand, or teach si-nixify what to do with it in .si-nixify/*.json")
+    }
+
+    fn apply_filters(&mut self, target: &str, line: usize, attr: &str, filters: &[ListFilter], reason: &str) {
+        for f in filters {
+            let dropped: Vec<&str> = f
+                .items
+                .iter()
+                .zip(&f.remove)
+                .filter(|(_, r)| **r)
+                .map(|(s, _)| self.module.source(*s))
+                .collect();
+            self.change(
+                target,
+                line,
+                "dropped",
+                format!("{} from `{attr}`", dropped.join(", ")),
+                reason.to_owned(),
+            );
+            self.edits
+                .extend(edit::remove_items(self.text, &f.items, &f.remove, f.list.start + 1));
+        }
     }
 
     fn remove_args(&mut self, call: &Call, removed: &[Span]) {
@@ -502,6 +498,27 @@ impl<'a> Planner<'a> {
             .loads()
             .any(|l| l.symbols.iter().any(|s| s.local == rule))
     }
+}
+
+/// Element removals for every list in `value` that holds a dropped flag.
+fn list_filters(value: &Node, is_dropped: &dyn Fn(&str) -> bool) -> Vec<ListFilter> {
+    let mut filters = Vec::new();
+    value.walk(&mut |n| {
+        if let Expr::List(items) = &n.expr {
+            let remove: Vec<bool> = items
+                .iter()
+                .map(|i| i.as_str().is_some_and(is_dropped))
+                .collect();
+            if remove.iter().any(|r| *r) {
+                filters.push(ListFilter {
+                    list: n.span,
+                    items: items.iter().map(|i| i.span).collect(),
+                    remove,
+                });
+            }
+        }
+    });
+    filters
 }
 
 /// `$(location :x)/toolchain/bin/deno` → `deno`.
