@@ -30,7 +30,7 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
         eprintln!("warning: {w}");
     }
     let diff = write::unified_diff(&plan.file, &plan.old, &plan.new);
-    let writes = !(args.check || args.dry_run) && !plan.is_noop();
+    let writes = !(args.check || args.dry_run || plan.is_noop());
     if writes {
         write::write_atomic(&ctx.repo.root, &plan.file, &plan.new)?;
     }
@@ -48,7 +48,11 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
 
 fn print_text(plan: &Plan, diff: &str, args: &Args, out: &mut impl Write) -> std::io::Result<()> {
     if plan.is_noop() {
-        writeln!(out, "nothing to do: {} is already on system toolchains", plan.file.display())?;
+        writeln!(
+            out,
+            "nothing to do: {} is already on system toolchains",
+            plan.file.display()
+        )?;
         return Ok(());
     }
     if args.check || args.dry_run {
@@ -64,7 +68,11 @@ fn print_text(plan: &Plan, diff: &str, args: &Args, out: &mut impl Write) -> std
         writeln!(out, "  {place}{} {} — {}", c.action, c.detail, c.reason)?;
     }
     if args.check {
-        writeln!(out, "\n{} is out of date: run `si-nixify generate`", plan.file.display())?;
+        writeln!(
+            out,
+            "\n{} is out of date: run `si-nixify generate`",
+            plan.file.display()
+        )?;
     } else if !args.dry_run {
         writeln!(out, "\nwrote {}", plan.file.display())?;
     }

@@ -28,7 +28,12 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
 }
 
 fn print_table(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
-    writeln!(out, "{} ({})", inv.toolchains_file.display(), inv.root.display())?;
+    writeln!(
+        out,
+        "{} ({})",
+        inv.toolchains_file.display(),
+        inv.root.display()
+    )?;
     writeln!(out, "\nTargets:")?;
     for t in &inv.targets {
         let detail = match (&t.replacement, &t.distribution) {
@@ -83,8 +88,16 @@ fn print_table(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
     }
     writeln!(out, "\nRequired tools (from PATH once rewritten):")?;
     for t in &inv.required_tools {
-        let platform = t.platform.as_deref().map(|p| format!(" [{p}]")).unwrap_or_default();
-        writeln!(out, "  {:<14} {:<20}{}  {}", t.binary, t.nix, platform, t.why)?;
+        let platform = t
+            .platform
+            .as_deref()
+            .map(|p| format!(" [{p}]"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {:<14} {:<20}{}  {}",
+            t.binary, t.nix, platform, t.why
+        )?;
     }
     Ok(())
 }

@@ -176,7 +176,10 @@ impl Leaf {
             [os, arch] => (os.clone(), arch.clone()),
             keys => {
                 let joined = keys.join("-");
-                (triple_os(&joined).to_owned(), triple_arch(&joined).to_owned())
+                (
+                    triple_os(&joined).to_owned(),
+                    triple_arch(&joined).to_owned(),
+                )
             }
         }
     }

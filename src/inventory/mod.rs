@@ -98,7 +98,9 @@ fn unknown_download_rules(targets: &[Target]) -> Vec<String> {
 }
 
 pub fn looks_hermetic(rule: &str) -> bool {
-    rule.starts_with("download_") || rule.starts_with("hermetic_") || rule.ends_with("_distribution")
+    rule.starts_with("download_")
+        || rule.starts_with("hermetic_")
+        || rule.ends_with("_distribution")
 }
 
 /// References in every module read, plus the toolchains cell's other .bzl files.
@@ -121,9 +123,8 @@ fn remote_references(ctx: &Context) -> Result<Vec<RemoteReference>, UserError> {
 /// `.bzl` files directly in the toolchains cell directory (not loaded by BUCK, still shipped).
 fn cell_starlark_files(repo: &Repo) -> Result<Vec<PathBuf>, UserError> {
     let dir = repo.toolchains_dir();
-    let entries = std::fs::read_dir(repo.root.join(&dir)).map_err(|e| {
-        UserError::new(format!("cannot list `{}`: {e}", dir.display()))
-    })?;
+    let entries = std::fs::read_dir(repo.root.join(&dir))
+        .map_err(|e| UserError::new(format!("cannot list `{}`: {e}", dir.display())))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok())
         .map(|e| dir.join(e.file_name()))

@@ -7,12 +7,7 @@ use crate::read::{Expr, Module, Node, Stmt};
 
 /// Calls that fetch from the network in Buck2 (`ctx.actions.download_file`) or in the
 /// preludes' helper rules.
-const DOWNLOAD_CALLS: &[&str] = &[
-    "download_file",
-    "http_archive",
-    "http_file",
-    "remote_file",
-];
+const DOWNLOAD_CALLS: &[&str] = &["download_file", "http_archive", "http_file", "remote_file"];
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RemoteReference {

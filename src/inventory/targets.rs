@@ -75,9 +75,7 @@ pub fn referenced_target(value: &str) -> Option<&str> {
         None => value,
     };
     let label = label.strip_prefix(':')?;
-    let end = label
-        .find(|c: char| matches!(c, ')' | '[' | '/' | ' '))
-        .unwrap_or(label.len());
+    let end = label.find([')', '[', '/', ' ']).unwrap_or(label.len());
     Some(&label[..end])
 }
 

@@ -92,7 +92,10 @@ fn add(out: &mut Vec<RequiredTool>, tool: RequiredTool) {
 
 /// String literals in an expression, each with the OS a surrounding `select` branch limits it
 /// to (`"config//os:linux": [...]` → linux).
-pub fn strings_with_platform<'a>(node: &'a Node, platform: Option<&'a str>) -> Vec<(&'a str, Option<&'a str>)> {
+pub fn strings_with_platform<'a>(
+    node: &'a Node,
+    platform: Option<&'a str>,
+) -> Vec<(&'a str, Option<&'a str>)> {
     let mut out = Vec::new();
     match &node.expr {
         Expr::Str(s) => out.push((s.as_str(), platform)),

@@ -15,11 +15,26 @@ use crate::error::UserError;
 
 /// The built-in knowledge, one JSON file per family.
 const BUILTIN: &[(&str, &str)] = &[
-    ("toolchains/common.json", include_str!("../../toolchains/common.json")),
-    ("toolchains/cxx.json", include_str!("../../toolchains/cxx.json")),
-    ("toolchains/deno.json", include_str!("../../toolchains/deno.json")),
-    ("toolchains/python.json", include_str!("../../toolchains/python.json")),
-    ("toolchains/rust.json", include_str!("../../toolchains/rust.json")),
+    (
+        "toolchains/common.json",
+        include_str!("../../toolchains/common.json"),
+    ),
+    (
+        "toolchains/cxx.json",
+        include_str!("../../toolchains/cxx.json"),
+    ),
+    (
+        "toolchains/deno.json",
+        include_str!("../../toolchains/deno.json"),
+    ),
+    (
+        "toolchains/python.json",
+        include_str!("../../toolchains/python.json"),
+    ),
+    (
+        "toolchains/rust.json",
+        include_str!("../../toolchains/rust.json"),
+    ),
 ];
 
 /// Where repo-local knowledge files live, relative to the repo root.
@@ -92,10 +107,17 @@ pub struct Replacement {
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AttrAction {
     Keep,
-    Drop { reason: String },
+    Drop {
+        reason: String,
+    },
     /// Drop only when the value is empty (`""`, `[]`, `None`, or every flag dropped).
-    DropIfEmpty { reason: String },
-    Rename { to: String, reason: String },
+    DropIfEmpty {
+        reason: String,
+    },
+    Rename {
+        to: String,
+        reason: String,
+    },
 }
 
 /// Flag values that only make sense with the downloaded archive.
@@ -212,13 +234,15 @@ impl Knowledge {
         let family = file.family.clone();
         self.common_attrs.extend(file.common_attrs);
         for d in file.distributions {
-            self.distributions.insert(d.rule.clone(), (family.clone(), d));
+            self.distributions
+                .insert(d.rule.clone(), (family.clone(), d));
         }
         for t in file.toolchains {
             self.toolchains.insert(t.rule.clone(), (family.clone(), t));
         }
         for s in file.system_rules {
-            self.system_rules.insert(s.rule.clone(), (family.clone(), s));
+            self.system_rules
+                .insert(s.rule.clone(), (family.clone(), s));
         }
         self.flag_tools.extend(file.flag_tools);
         self.provides.extend(file.provides);
@@ -266,7 +290,10 @@ mod tests {
     fn bad_local_file_is_located() {
         let mut k = Knowledge::default();
         let err = k
-            .add(Path::new(".si-nixify/x.json"), "{\"family\": \"x\",\n \"toolchainz\": []}")
+            .add(
+                Path::new(".si-nixify/x.json"),
+                "{\"family\": \"x\",\n \"toolchainz\": []}",
+            )
             .unwrap_err();
         assert_eq!(err.at.as_ref().unwrap().line, 2, "{err}");
     }

@@ -60,7 +60,9 @@ fn line_start(text: &str, offset: usize) -> usize {
 
 /// Offset just past the newline that ends the line containing `offset` (or the text end).
 fn line_end(text: &str, offset: usize) -> usize {
-    text[offset..].find('\n').map_or(text.len(), |i| offset + i + 1)
+    text[offset..]
+        .find('\n')
+        .map_or(text.len(), |i| offset + i + 1)
 }
 
 fn is_blank(line: &str) -> bool {
@@ -148,9 +150,16 @@ pub fn remove_items(text: &str, items: &[Span], remove: &[bool], anchor: usize) 
         }
         // Inline and nothing kept after it: take the comma before it instead, from the end
         // of the last kept item (or the anchor) — unless an earlier removal already did.
-        let prev_end = (0..i).rev().find(|&j| !remove[j]).map_or(anchor, |j| items[j].end);
+        let prev_end = (0..i)
+            .rev()
+            .find(|&j| !remove[j])
+            .map_or(anchor, |j| items[j].end);
         let covered = edits.last().is_some_and(|e: &Edit| e.span.end > prev_end);
-        let start = if covered { items[i - 1].end.max(prev_end) } else { prev_end };
+        let start = if covered {
+            items[i - 1].end.max(prev_end)
+        } else {
+            prev_end
+        };
         edits.push(Edit::delete(Span {
             start,
             end: span.end,
@@ -165,7 +174,9 @@ fn merge_adjacent(mut edits: Vec<Edit>) -> Vec<Edit> {
     let mut out: Vec<Edit> = Vec::new();
     for e in edits {
         match out.last_mut() {
-            Some(last) if last.text.is_empty() && e.text.is_empty() && e.span.start <= last.span.end => {
+            Some(last)
+                if last.text.is_empty() && e.text.is_empty() && e.span.start <= last.span.end =>
+            {
                 last.span.end = last.span.end.max(e.span.end);
             }
             _ => out.push(e),
@@ -180,7 +191,13 @@ mod tests {
 
     fn region(text: &str, needle: &str) -> String {
         let start = text.find(needle).unwrap();
-        let span = statement_region(text, Span { start, end: start + needle.len() });
+        let span = statement_region(
+            text,
+            Span {
+                start,
+                end: start + needle.len(),
+            },
+        );
         let mut out = text.to_owned();
         out.replace_range(span.start..span.end, "");
         out
@@ -191,14 +208,23 @@ mod tests {
         assert_eq!(region("a()\n\nb()\n\nc()\n", "b()"), "a()\n\nc()\n");
         assert_eq!(region("a()\nb()\nc()\n", "b()"), "a()\nc()\n");
         assert_eq!(region("b()\n\nc()\n", "b()"), "c()\n");
-        assert_eq!(region("a()\n\n# about b\nb()\n\nc()\n", "b()"), "a()\n\nc()\n");
+        assert_eq!(
+            region("a()\n\n# about b\nb()\n\nc()\n", "b()"),
+            "a()\n\nc()\n"
+        );
     }
 
     #[test]
     fn deleting_an_item_alone_on_its_line_takes_the_line() {
         let text = "r(\n    a = 1,\n    b = 2,\n)\n";
         let start = text.find("a = 1").unwrap();
-        let span = item_region(text, Span { start, end: start + 5 });
+        let span = item_region(
+            text,
+            Span {
+                start,
+                end: start + 5,
+            },
+        );
         assert_eq!(&text[span.start..span.end], "    a = 1,\n");
     }
 
@@ -214,7 +240,10 @@ mod tests {
             .iter()
             .map(|n| {
                 let start = text.find(n).unwrap();
-                Span { start, end: start + n.len() }
+                Span {
+                    start,
+                    end: start + n.len(),
+                }
             })
             .collect();
         let anchor = text.find('(').unwrap() + 1;
@@ -224,12 +253,27 @@ mod tests {
     #[test]
     fn removing_items_inline_and_multiline() {
         let inline = "load(\"m\", \"a\", \"b\", \"c\")\n";
-        assert_eq!(remove(inline, &["\"a\"", "\"b\"", "\"c\""], &[false, true, false]), "load(\"m\", \"a\", \"c\")\n");
-        assert_eq!(remove(inline, &["\"a\"", "\"b\"", "\"c\""], &[false, true, true]), "load(\"m\", \"a\")\n");
-        assert_eq!(remove(inline, &["\"a\"", "\"b\"", "\"c\""], &[true, false, false]), "load(\"m\", \"b\", \"c\")\n");
+        assert_eq!(
+            remove(inline, &["\"a\"", "\"b\"", "\"c\""], &[false, true, false]),
+            "load(\"m\", \"a\", \"c\")\n"
+        );
+        assert_eq!(
+            remove(inline, &["\"a\"", "\"b\"", "\"c\""], &[false, true, true]),
+            "load(\"m\", \"a\")\n"
+        );
+        assert_eq!(
+            remove(inline, &["\"a\"", "\"b\"", "\"c\""], &[true, false, false]),
+            "load(\"m\", \"b\", \"c\")\n"
+        );
         let multi = "load(\n    \"m\",\n    \"a\",\n    \"b\",\n)\n";
-        assert_eq!(remove(multi, &["\"a\"", "\"b\""], &[true, false]), "load(\n    \"m\",\n    \"b\",\n)\n");
-        assert_eq!(remove(multi, &["\"a\"", "\"b\""], &[false, true]), "load(\n    \"m\",\n    \"a\",\n)\n");
+        assert_eq!(
+            remove(multi, &["\"a\"", "\"b\""], &[true, false]),
+            "load(\n    \"m\",\n    \"b\",\n)\n"
+        );
+        assert_eq!(
+            remove(multi, &["\"a\"", "\"b\""], &[false, true]),
+            "load(\n    \"m\",\n    \"a\",\n)\n"
+        );
     }
 
     #[test]

@@ -65,7 +65,12 @@ pub fn plan(
             deleted_loads.insert(index);
         } else {
             let spans: Vec<_> = load.symbols.iter().map(|s| s.span).collect();
-            edits.extend(edit::remove_items(text, &spans, &remove, load.module_span.end));
+            edits.extend(edit::remove_items(
+                text,
+                &spans,
+                &remove,
+                load.module_span.end,
+            ));
         }
     }
     edits.extend(add_symbols(ctx, module, added, &deleted_loads, changes)?);
@@ -136,7 +141,11 @@ fn insert_symbol(text: &str, load: &Load, rule: &str) -> Edit {
     };
     match before {
         Some(i) => {
-            let prev_end = if i == 0 { load.module_span.end } else { symbols[i - 1].span.end };
+            let prev_end = if i == 0 {
+                load.module_span.end
+            } else {
+                symbols[i - 1].span.end
+            };
             let sep = separator(prev_end, symbols[i].span.start);
             Edit::insert(symbols[i].span.start, format!("{quoted}{sep}"))
         }
@@ -147,7 +156,9 @@ fn insert_symbol(text: &str, load: &Load, rule: &str) -> Edit {
                 1 => load.module_span.end,
                 n => symbols[n - 2].span.end,
             };
-            let start_of_last = symbols.last().map_or(load.module_span.start, |s| s.span.start);
+            let start_of_last = symbols
+                .last()
+                .map_or(load.module_span.start, |s| s.span.start);
             let sep = separator(prev_end, start_of_last);
             let sep = if sep.is_empty() { ", ".to_owned() } else { sep };
             Edit::insert(last_end, format!("{sep}{quoted}"))
@@ -174,8 +185,7 @@ fn new_load(text: &str, loads: &[(usize, &Load)], label: &str, rules: &BTreeSet<
         .collect();
     let after = same_cell
         .iter()
-        .filter(|l| l.module.as_str() < label)
-        .last()
+        .rfind(|l| l.module.as_str() < label)
         .copied();
     let anchor_end = match (after, same_cell.first(), loads.last()) {
         (Some(l), _, _) => Some(l.span.end),

@@ -95,7 +95,9 @@ pub fn plan(ctx: &Context, inv: &Inventory) -> Result<Plan, UserError> {
 }
 
 fn internal(e: String) -> UserError {
-    UserError::new(format!("internal error while planning: {e}; nothing was written"))
+    UserError::new(format!(
+        "internal error while planning: {e}; nothing was written"
+    ))
 }
 
 struct Planner<'a> {
@@ -149,8 +151,10 @@ impl<'a> Planner<'a> {
     }
 
     fn delete_distribution(&mut self, call: &Call, line: usize) -> Result<(), UserError> {
-        self.edits
-            .push(Edit::delete(edit::statement_region(self.text, call.node.span)));
+        self.edits.push(Edit::delete(edit::statement_region(
+            self.text,
+            call.node.span,
+        )));
         self.change(
             call.name().unwrap_or_default(),
             line,
@@ -221,7 +225,13 @@ impl<'a> Planner<'a> {
                             end: arg.span.start + name.len(),
                         };
                         self.edits.push(Edit::replace(name_span, to.clone()));
-                        self.change(&target, at.line, "renamed", format!("`{name}` → `{to}`"), reason);
+                        self.change(
+                            &target,
+                            at.line,
+                            "renamed",
+                            format!("`{name}` → `{to}`"),
+                            reason,
+                        );
                         final_name = to;
                     }
                     self.apply_filters(&target, at.line, name, &filters, &filter_reason);
@@ -265,7 +275,10 @@ impl<'a> Planner<'a> {
                         unique.push(f);
                     }
                 }
-                ArgFate::Remove(format!("every flag in it ({}) {values_reason}", unique.join(", ")))
+                ArgFate::Remove(format!(
+                    "every flag in it ({}) {values_reason}",
+                    unique.join(", ")
+                ))
             }
             AttrAction::DropIfEmpty { reason } if is_empty_value(value) => ArgFate::Remove(reason),
             other => ArgFate::Keep {
@@ -286,7 +299,14 @@ impl<'a> Planner<'a> {
         Ok(fate)
     }
 
-    fn not_in_schema(&self, schema: &RuleSchema, target: &str, name: &str, final_name: &str, line: usize) -> UserError {
+    fn not_in_schema(
+        &self,
+        schema: &RuleSchema,
+        target: &str,
+        name: &str,
+        final_name: &str,
+        line: usize,
+    ) -> UserError {
         UserError::new(format!(
             "`{name}` of `{target}` has no place in `{}`: its schema ({}:{}) has no settable attr `{final_name}`, and the knowledge base says nothing about it",
             schema.rule,
@@ -301,7 +321,14 @@ impl<'a> Planner<'a> {
         .hint("remove or move the attr by hand, or teach si-nixify what to do with it in .si-nixify/*.json")
     }
 
-    fn apply_filters(&mut self, target: &str, line: usize, attr: &str, filters: &[ListFilter], reason: &str) {
+    fn apply_filters(
+        &mut self,
+        target: &str,
+        line: usize,
+        attr: &str,
+        filters: &[ListFilter],
+        reason: &str,
+    ) {
         for f in filters {
             let dropped: Vec<&str> = f
                 .items
@@ -317,8 +344,12 @@ impl<'a> Planner<'a> {
                 format!("{} from `{attr}`", dropped.join(", ")),
                 reason.to_owned(),
             );
-            self.edits
-                .extend(edit::remove_items(self.text, &f.items, &f.remove, f.list.start + 1));
+            self.edits.extend(edit::remove_items(
+                self.text,
+                &f.items,
+                &f.remove,
+                f.list.start + 1,
+            ));
         }
     }
 
@@ -356,7 +387,8 @@ impl<'a> Planner<'a> {
             }
             let literal = serde_json::to_string(value).unwrap_or_default();
             if let Some(existing) = call.kwarg(attr) {
-                self.edits.push(Edit::replace(existing.value.span, literal.clone()));
+                self.edits
+                    .push(Edit::replace(existing.value.span, literal.clone()));
             } else {
                 let anchor = call.kwarg("name").or(call.args.first());
                 let Some(anchor) = anchor else { continue };
@@ -418,14 +450,16 @@ impl<'a> Planner<'a> {
         let target = call.name().unwrap_or_default().to_owned();
         let mut removed = Vec::new();
         for arg in call.args {
-            let Some(name) = arg.name.as_deref() else { continue };
+            let Some(name) = arg.name.as_deref() else {
+                continue;
+            };
             if name == "name" {
                 continue;
             }
             for s in arg.value.strings() {
                 let text = s.as_str().unwrap_or_default();
-                let Some(dist) = referenced_target(text)
-                    .and_then(|r| dists.iter().find(|d| belongs_to(r, d)))
+                let Some(dist) =
+                    referenced_target(text).and_then(|r| dists.iter().find(|d| belongs_to(r, d)))
                 else {
                     continue;
                 };
@@ -439,8 +473,10 @@ impl<'a> Planner<'a> {
                         .at(at.clone())
                         .hint("replace it by hand with the tool's name on PATH")
                     })?;
-                    self.edits
-                        .push(Edit::replace(s.span, serde_json::to_string(tool).unwrap_or_default()));
+                    self.edits.push(Edit::replace(
+                        s.span,
+                        serde_json::to_string(tool).unwrap_or_default(),
+                    ));
                     self.change(
                         &target,
                         at.line,

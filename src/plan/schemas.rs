@@ -15,7 +15,11 @@ pub struct Found {
 }
 
 /// The schema of the rule that replaces a hermetic toolchain.
-pub fn for_replacement(ctx: &Context, buck: &Module, rule: &ToolchainRule) -> Result<Found, UserError> {
+pub fn for_replacement(
+    ctx: &Context,
+    buck: &Module,
+    rule: &ToolchainRule,
+) -> Result<Found, UserError> {
     let name = &rule.replacement.rule;
     if let Some(schema) = for_call(ctx, buck, name) {
         return Ok(Found {

@@ -155,9 +155,7 @@ impl Evaluator<'_> {
             Expr::Str(s) => Some(Template::lit(s)),
             Expr::Ident(name) => self.eval(self.env.get(name.as_str())?, depth + 1),
             Expr::Dot(inner, attr) if is_ctx_attrs(inner) => Some(self.attr_value(attr)),
-            Expr::Op(a, "+", b) => {
-                Some(self.eval(a, depth + 1)?.concat(self.eval(b, depth + 1)?))
-            }
+            Expr::Op(a, "+", b) => Some(self.eval(a, depth + 1)?.concat(self.eval(b, depth + 1)?)),
             Expr::Call { func, args } => match &func.expr {
                 Expr::Dot(recv, method) => self.method(recv, method, args, depth),
                 _ => None,
@@ -167,7 +165,12 @@ impl Evaluator<'_> {
     }
 
     fn attr_value(&self, attr: &str) -> Template {
-        match self.schema.attrs.get(attr).and_then(|a| a.default_str.as_ref()) {
+        match self
+            .schema
+            .attrs
+            .get(attr)
+            .and_then(|a| a.default_str.as_ref())
+        {
             Some(default) => Template::lit(default),
             None => Template(vec![Piece::Hole(attr.to_owned())]),
         }

@@ -39,12 +39,19 @@ pub enum Expr {
     List(Vec<Node>),
     Tuple(Vec<Node>),
     Dict(Vec<(Node, Node)>),
-    Call { func: Box<Node>, args: Vec<Arg> },
+    Call {
+        func: Box<Node>,
+        args: Vec<Arg>,
+    },
     Dot(Box<Node>, String),
     Index(Box<Node>, Box<Node>),
     /// Binary operator, written as in source (`+`, `|`, `%`, `==` …).
     Op(Box<Node>, &'static str, Box<Node>),
-    If { then: Box<Node>, cond: Box<Node>, otherwise: Box<Node> },
+    If {
+        then: Box<Node>,
+        cond: Box<Node>,
+        otherwise: Box<Node>,
+    },
     /// Anything the pipeline never looks into (lambdas, comprehensions, …).
     Other,
 }
@@ -209,7 +216,10 @@ impl Module {
     pub fn location(&self, offset: usize) -> Location {
         let line = self.line_starts.partition_point(|&s| s <= offset);
         let start = self.line_starts[line - 1];
-        let col = self.text.get(start..offset).map_or(1, |s| s.chars().count() + 1);
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(1, |s| s.chars().count() + 1);
         Location {
             file: self.path.clone(),
             line,
@@ -437,10 +447,15 @@ mod tests {
 
     #[test]
     fn syntax_error_has_line_and_column() {
-        let err = Module::parse(Path::new("t/BUCK"), "x = 1\nfoo(\n  a = ,\n)\n".into()).unwrap_err();
+        let err =
+            Module::parse(Path::new("t/BUCK"), "x = 1\nfoo(\n  a = ,\n)\n".into()).unwrap_err();
         let at = err.at.clone().unwrap();
         assert_eq!((at.line, at.col), (3, 7), "{err}");
-        assert!(err.to_string().starts_with("t/BUCK:3:7: Starlark syntax error"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("t/BUCK:3:7: Starlark syntax error"),
+            "{err}"
+        );
     }
 
     #[test]

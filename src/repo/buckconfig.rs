@@ -83,9 +83,11 @@ pub fn parse(text: &str, file: &Path) -> Result<BuckConfig, UserError> {
             continue;
         }
         let Some((key, value)) = line.split_once('=') else {
-            return Err(UserError::new(format!("expected `key = value`, found `{line}`"))
-                .at(at)
-                .hint("every line inside a section must be `key = value`, a comment, or blank"));
+            return Err(
+                UserError::new(format!("expected `key = value`, found `{line}`"))
+                    .at(at)
+                    .hint("every line inside a section must be `key = value`, a comment, or blank"),
+            );
         };
         let Some(section) = &section else {
             return Err(
@@ -155,7 +157,9 @@ mod tests {
 
     #[test]
     fn cells_and_aliases() {
-        let c = parse_ok("[cells]\n  root = .\nprelude = prelude\n\n[cell_aliases]\nconfig = prelude\n");
+        let c = parse_ok(
+            "[cells]\n  root = .\nprelude = prelude\n\n[cell_aliases]\nconfig = prelude\n",
+        );
         assert_eq!(c.get("cells", "root"), Some("."));
         assert_eq!(c.get("cells", "prelude"), Some("prelude"));
         assert_eq!(c.get("cell_aliases", "config"), Some("prelude"));
@@ -177,7 +181,9 @@ mod tests {
 
     #[test]
     fn comments_are_skipped_and_values_keep_symbols() {
-        let c = parse_ok("# top\n; also\n[buck2_re_client]\n# inside\nhttp_headers = Authorization:$T=1;2\n");
+        let c = parse_ok(
+            "# top\n; also\n[buck2_re_client]\n# inside\nhttp_headers = Authorization:$T=1;2\n",
+        );
         assert_eq!(
             c.get("buck2_re_client", "http_headers"),
             Some("Authorization:$T=1;2")
@@ -194,7 +200,11 @@ mod tests {
 
     #[test]
     fn key_without_equals_is_an_error_with_line() {
-        let err = parse("[cells]\nroot = .\nbroken line\n", Path::new("r/.buckconfig")).unwrap_err();
+        let err = parse(
+            "[cells]\nroot = .\nbroken line\n",
+            Path::new("r/.buckconfig"),
+        )
+        .unwrap_err();
         assert_eq!(err.at.unwrap().line, 3);
         assert!(err.message.contains("broken line"), "{}", err.message);
     }

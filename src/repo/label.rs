@@ -55,7 +55,12 @@ impl Label {
 
 /// Resolve `label`, written in the root-relative file `from` at `at`, to a root-relative path
 /// of an existing file.
-pub fn resolve_load(repo: &Repo, label: &str, from: &Path, at: &Location) -> Result<PathBuf, UserError> {
+pub fn resolve_load(
+    repo: &Repo,
+    label: &str,
+    from: &Path,
+    at: &Location,
+) -> Result<PathBuf, UserError> {
     let parsed = Label::parse(label).ok_or_else(|| {
         UserError::new(format!("`{label}` is not a load label"))
             .at(at.clone())
@@ -126,7 +131,9 @@ mod tests {
         );
         assert_eq!(
             Label::parse(":t.bzl"),
-            Some(Label::PackageRelative { file: "t.bzl".into() })
+            Some(Label::PackageRelative {
+                file: "t.bzl".into()
+            })
         );
         assert_eq!(
             Label::parse("@prelude-si//deno/toolchain.bzl"),
@@ -138,5 +145,67 @@ mod tests {
         );
         assert_eq!(Label::parse("nonsense"), None);
         assert_eq!(Label::parse(":"), None);
+    }
+
+    fn repo() -> (tempfile::TempDir, Repo) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(
+            root.join(".buckconfig"),
+            "[cells]\nroot = .\ntools = third/tools\n[cell_aliases]\nalias = tools\n",
+        )
+        .unwrap();
+        for f in [
+            "third/tools/defs/a.bzl",
+            "pkg/b.bzl",
+            "pkg/sub/c.bzl",
+            "third/tools/top.bzl",
+        ] {
+            std::fs::create_dir_all(root.join(f).parent().unwrap()).unwrap();
+            std::fs::write(root.join(f), "").unwrap();
+        }
+        let repo = Repo::open(root.to_path_buf()).unwrap();
+        (dir, repo)
+    }
+
+    fn at() -> Location {
+        Location {
+            file: "pkg/BUCK".into(),
+            line: 3,
+            col: 6,
+        }
+    }
+
+    #[test]
+    fn resolves_all_four_forms_through_aliases() {
+        let (_d, repo) = repo();
+        let from = Path::new("pkg/sub/BUCK");
+        let r = |l: &str| resolve_load(&repo, l, from, &at()).map_err(|e| e.to_string());
+        assert_eq!(r("@tools//defs:a.bzl"), Ok("third/tools/defs/a.bzl".into()));
+        assert_eq!(r("alias//defs:a.bzl"), Ok("third/tools/defs/a.bzl".into()));
+        assert_eq!(r("//pkg:b.bzl"), Ok("pkg/b.bzl".into()));
+        assert_eq!(r(":c.bzl"), Ok("pkg/sub/c.bzl".into()));
+        assert_eq!(r("@tools//:top.bzl"), Ok("third/tools/top.bzl".into()));
+        // `//` is relative to the loading file's cell, not the root cell.
+        let in_tools = Path::new("third/tools/defs/BUCK");
+        assert_eq!(
+            resolve_load(&repo, "//:top.bzl", in_tools, &at()).unwrap(),
+            PathBuf::from("third/tools/top.bzl")
+        );
+    }
+
+    #[test]
+    fn missing_file_and_missing_cell_are_errors_with_the_load_location() {
+        let (_d, repo) = repo();
+        let err = resolve_load(&repo, ":nope.bzl", Path::new("pkg/BUCK"), &at()).unwrap_err();
+        assert_eq!(err.at, Some(at()));
+        assert!(
+            err.to_string()
+                .starts_with("pkg/BUCK:3:6: load of `:nope.bzl` points at `pkg/nope.bzl`"),
+            "{err}"
+        );
+        let err = resolve_load(&repo, "@ghost//x:y.bzl", Path::new("pkg/BUCK"), &at()).unwrap_err();
+        assert!(err.message.contains("cell `ghost`"), "{err}");
+        assert_eq!(err.at, Some(at()));
     }
 }

@@ -159,14 +159,15 @@ fn read_aliases(config: &BuckConfig) -> Result<BTreeMap<String, String>, UserErr
         while let Some(next) = raw.get(target) {
             hops += 1;
             if hops > raw.len() {
-                return Err(UserError::new(format!(
-                    "cell alias `{alias}` loops back on itself"
-                ))
-                .at(crate::error::Location {
-                    file: PathBuf::from(".buckconfig"),
-                    line: entry.line,
-                    col: 1,
-                }));
+                return Err(
+                    UserError::new(format!("cell alias `{alias}` loops back on itself")).at(
+                        crate::error::Location {
+                            file: PathBuf::from(".buckconfig"),
+                            line: entry.line,
+                            col: 1,
+                        },
+                    ),
+                );
             }
             target = next.value.as_str();
         }
@@ -200,7 +201,8 @@ mod tests {
 
     #[test]
     fn aliases_resolve_through_chains() {
-        let (_d, repo) = repo_with("[cells]\nprelude = prelude\n[cell_aliases]\nconfig = p2\np2 = prelude\n");
+        let (_d, repo) =
+            repo_with("[cells]\nprelude = prelude\n[cell_aliases]\nconfig = p2\np2 = prelude\n");
         assert_eq!(repo.cell_dir("config"), Some(Path::new("prelude")));
         assert_eq!(repo.cell_dir("prelude"), Some(Path::new("prelude")));
     }
@@ -227,7 +229,11 @@ mod tests {
     #[test]
     fn alias_loop_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(".buckconfig"), "[cell_aliases]\na = b\nb = a\n").unwrap();
+        std::fs::write(
+            dir.path().join(".buckconfig"),
+            "[cell_aliases]\na = b\nb = a\n",
+        )
+        .unwrap();
         let err = Repo::open(dir.path().to_path_buf()).unwrap_err();
         assert!(err.message.contains("loops"), "{err}");
     }

@@ -33,11 +33,14 @@ pub fn write_atomic(root: &Path, path: &Path, contents: &str) -> Result<(), User
                 .hint("make it writable (chmod u+w) and run again; nothing was written"));
         }
     }
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail("create a temp file next to", e))?;
-    tmp.write_all(contents.as_bytes()).map_err(|e| fail("write", e))?;
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| fail("create a temp file next to", e))?;
+    tmp.write_all(contents.as_bytes())
+        .map_err(|e| fail("write", e))?;
     tmp.as_file().sync_all().map_err(|e| fail("sync", e))?;
     if let Some(meta) = meta {
-        std::fs::set_permissions(tmp.path(), meta.permissions()).map_err(|e| fail("set permissions of", e))?;
+        std::fs::set_permissions(tmp.path(), meta.permissions())
+            .map_err(|e| fail("set permissions of", e))?;
     }
     tmp.persist(&target).map_err(|e| fail("replace", e.error))?;
     Ok(())

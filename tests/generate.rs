@@ -1,0 +1,354 @@
+//! `si-nixify generate`: golden outputs and the properties every output must have.
+
+mod common;
+
+use std::path::Path;
+
+use common::{copy_fixture, fixtures, read, si_nixify, snapshot};
+use si_nixify::inventory::targets::calls;
+use si_nixify::inventory::Context;
+use si_nixify::read::schema::rule_schema;
+use si_nixify::read::Module;
+use si_nixify::repo::Repo;
+
+const FIXTURES: &[&str] = &["si-latest", "si-older", "system-only"];
+
+fn golden(fixture: &str) -> String {
+    read(&Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/{fixture}/BUCK")))
+}
+
+fn generate(repo: &Path) -> std::process::Output {
+    si_nixify(repo).arg("generate").output().unwrap()
+}
+
+#[test]
+fn output_matches_the_reviewed_golden_file() {
+    for fixture in FIXTURES {
+        let dir = copy_fixture(fixture);
+        let out = generate(dir.path());
+        assert!(
+            out.status.success(),
+            "{fixture}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            read(&dir.path().join("toolchains/BUCK")),
+            golden(fixture),
+            "{fixture}"
+        );
+    }
+}
+
+#[test]
+fn output_parses_and_a_second_run_changes_nothing() {
+    for fixture in FIXTURES {
+        let dir = copy_fixture(fixture);
+        generate(dir.path());
+        let first = read(&dir.path().join("toolchains/BUCK"));
+        Module::parse(Path::new("toolchains/BUCK"), first.clone()).expect("output parses");
+        let again = si_nixify(dir.path()).arg("generate").output().unwrap();
+        let stdout = String::from_utf8(again.stdout).unwrap();
+        assert!(stdout.contains("nothing to do"), "{fixture}: {stdout}");
+        assert_eq!(
+            read(&dir.path().join("toolchains/BUCK")),
+            first,
+            "{fixture}"
+        );
+    }
+}
+
+#[test]
+fn check_exits_1_before_and_0_after() {
+    for fixture in ["si-latest", "si-older"] {
+        let dir = copy_fixture(fixture);
+        let before = snapshot(dir.path());
+        let check = si_nixify(dir.path())
+            .args(["generate", "--check"])
+            .output()
+            .unwrap();
+        assert_eq!(check.status.code(), Some(1), "{fixture}");
+        let stdout = String::from_utf8(check.stdout).unwrap();
+        assert!(
+            stdout.starts_with("--- a/toolchains/BUCK\n+++ b/toolchains/BUCK\n"),
+            "{stdout}"
+        );
+        assert_eq!(snapshot(dir.path()), before, "--check must not write");
+        generate(dir.path());
+        let check = si_nixify(dir.path())
+            .args(["generate", "--check"])
+            .output()
+            .unwrap();
+        assert_eq!(check.status.code(), Some(0), "{fixture}");
+    }
+    let dir = copy_fixture("system-only");
+    let check = si_nixify(dir.path())
+        .args(["generate", "--check"])
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(0));
+    assert!(String::from_utf8(check.stdout)
+        .unwrap()
+        .contains("nothing to do"));
+}
+
+#[test]
+fn dry_run_prints_diff_and_reasons_and_writes_nothing() {
+    let dir = copy_fixture("si-latest");
+    let before = snapshot(dir.path());
+    let out = si_nixify(dir.path())
+        .args(["generate", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("-hermetic_clang_toolchain(\n+system_cxx_toolchain(\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("dropped `binary_linker_flags`"), "{stdout}");
+    assert!(
+        stdout.contains("-nostdlib++"),
+        "the reason names the flags: {stdout}"
+    );
+    assert!(stdout.contains("dropped `cargo_dist`"), "{stdout}");
+    assert_eq!(snapshot(dir.path()), before);
+}
+
+#[test]
+fn no_download_or_dead_reference_remains() {
+    for fixture in FIXTURES {
+        let dir = copy_fixture(fixture);
+        generate(dir.path());
+        let text = read(&dir.path().join("toolchains/BUCK"));
+        for needle in ["download_", "hermetic_", "_dist\"", "$(location :"] {
+            assert!(
+                !text.contains(needle),
+                "{fixture}: `{needle}` remains:\n{text}"
+            );
+        }
+    }
+}
+
+/// Every attr of every call in the output is in the schema the fixture's own .bzl files define.
+#[test]
+fn every_attr_is_in_the_schema_read_from_the_fixture() {
+    let common_attrs = ["name", "visibility"];
+    for fixture in FIXTURES {
+        let dir = copy_fixture(fixture);
+        generate(dir.path());
+        let ctx = Context::load(Repo::open(dir.path().canonicalize().unwrap()).unwrap()).unwrap();
+        let buck = ctx.buck();
+        for call in calls(buck) {
+            let (module, name) = ctx
+                .sources
+                .definition(&buck.path, call.rule)
+                .unwrap_or_else(|| panic!("{fixture}: `{}` is not loaded", call.rule));
+            let schema = rule_schema(module, &name)
+                .unwrap_or_else(|| panic!("{fixture}: `{}` is not a rule", call.rule));
+            for arg in call.args {
+                let attr = arg.name.as_deref().unwrap();
+                assert!(
+                    common_attrs.contains(&attr) || schema.accepts(attr),
+                    "{fixture}: `{attr}` of `{}` is not in {}",
+                    call.rule,
+                    schema.file.display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn si_latest_comes_out_as_a_careful_human_would_write_it() {
+    let dir = copy_fixture("si-latest");
+    generate(dir.path());
+    let text = read(&dir.path().join("toolchains/BUCK"));
+    let module = Module::parse(Path::new("toolchains/BUCK"), text.clone()).unwrap();
+    let calls = calls(&module);
+    let count = |rule: &str| calls.iter().filter(|c| c.rule == rule).count();
+    assert_eq!(count("system_cxx_toolchain"), 1);
+    assert_eq!(
+        calls
+            .iter()
+            .find(|c| c.rule == "system_cxx_toolchain")
+            .unwrap()
+            .name(),
+        Some("cxx")
+    );
+    assert_eq!(count("system_rust_toolchain"), 2);
+    assert_eq!(count("deno_toolchain"), 6);
+    for call in calls.iter().filter(|c| c.rule == "deno_toolchain") {
+        assert_eq!(call.kwarg("deno_exe").unwrap().value.as_str(), Some("deno"));
+    }
+    for call in calls.iter().filter(|c| c.rule == "system_rust_toolchain") {
+        for kept in ["default_edition", "clippy_toml", "rustc_flags"] {
+            assert!(call.kwarg(kept).is_some(), "{kept} kept");
+        }
+        assert!(module
+            .source(call.kwarg("rustc_flags").unwrap().value.span)
+            .contains("select({"));
+    }
+    assert!(
+        text.contains("        # https://doc.rust-lang.org/cargo/reference/profiles.html#debug\n")
+    );
+    assert!(text.contains(
+        "            # Link with lld on Linux\n            \"-Clink-arg=-fuse-ld=lld\",\n"
+    ));
+    let si_rust = calls
+        .iter()
+        .find(|c| c.rule == "si_rust_toolchain")
+        .unwrap();
+    assert!(si_rust.kwarg("rust_dist").is_none() && si_rust.kwarg("rustfmt_dist").is_none());
+    assert!(si_rust.kwarg("rustfmt_toml").is_some());
+    assert!(calls
+        .iter()
+        .find(|c| c.rule == "toml_toolchain")
+        .unwrap()
+        .kwarg("cargo_dist")
+        .is_none());
+    // Merged into the existing python load, not a second load of the same file.
+    assert_eq!(text.matches("@prelude//toolchains:python.bzl").count(), 1);
+    // Untouched text stays byte-identical: the alias with its select.
+    let original = read(&fixtures().join("si-latest/toolchains/BUCK"));
+    let alias = &original[original
+        .find("toolchain_alias(\n    name = \"deno\"")
+        .unwrap()..];
+    let alias = &alias[..alias.find("\n)\n").unwrap() + 3];
+    assert!(text.contains(alias));
+}
+
+#[test]
+fn buildifier_load_lint_passes_on_every_generated_file() {
+    let Some(buildifier) = common::tool("SI_NIXIFY_BUILDIFIER", "buildifier") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install buildifier (see .ci/run)"
+        );
+        println!("skipped: buildifier not found (set SI_NIXIFY_BUILDIFIER or put it on PATH)");
+        return;
+    };
+    for fixture in FIXTURES {
+        let dir = copy_fixture(fixture);
+        generate(dir.path());
+        let out = std::process::Command::new(&buildifier)
+            .args([
+                "--mode=check",
+                "--lint=warn",
+                "--warnings=load",
+                "--type=build",
+            ])
+            .arg(dir.path().join("toolchains/BUCK"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{fixture}: buildifier says:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn assert_bad_input(dir: &Path, expected_location: &str) {
+    let before = snapshot(dir);
+    let out = si_nixify(dir).arg("generate").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains(expected_location),
+        "expected {expected_location} in: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(
+        snapshot(dir),
+        before,
+        "bad input must leave every file as it was"
+    );
+}
+
+#[test]
+fn syntax_error_in_buck_exits_2_with_location_and_writes_nothing() {
+    let dir = copy_fixture("si-latest");
+    let buck = dir.path().join("toolchains/BUCK");
+    let text = read(&buck).replace(
+        "    version = \"1.88.0\",\n",
+        "    version = \"1.88.0\" +,\n",
+    );
+    std::fs::write(&buck, text).unwrap();
+    assert_bad_input(dir.path(), "toolchains/BUCK:36:");
+}
+
+#[test]
+fn syntax_error_in_a_loaded_bzl_exits_2_with_location() {
+    let dir = copy_fixture("si-latest");
+    let bzl = dir.path().join("prelude-si/toolchains/common.bzl");
+    std::fs::write(
+        &bzl,
+        read(&bzl).replace("def host_os_arch():", "def host_os_arch(:"),
+    )
+    .unwrap();
+    assert_bad_input(dir.path(), "prelude-si/toolchains/common.bzl:13:18");
+}
+
+#[test]
+fn load_of_a_missing_file_exits_2_naming_the_load() {
+    let dir = copy_fixture("si-older");
+    std::fs::remove_file(dir.path().join("toolchains/deno_distribution.bzl")).unwrap();
+    assert_bad_input(dir.path(), "toolchains/BUCK:4:6: load of `:deno_distribution.bzl` points at `toolchains/deno_distribution.bzl`, which does not exist");
+}
+
+#[test]
+fn required_custom_attr_pointing_at_a_distribution_is_an_error() {
+    let dir = copy_fixture("si-latest");
+    let toml = dir.path().join("prelude-si/toml/toolchain.bzl");
+    let text = read(&toml).replace(
+        "\"cargo_dist\": attrs.option(attrs.exec_dep(providers = [DefaultInfo]), default = None),",
+        "\"cargo_dist\": attrs.exec_dep(providers = [DefaultInfo]),",
+    );
+    std::fs::write(&toml, text).unwrap();
+    assert_bad_input(dir.path(), "toolchains/BUCK:235:18: `cargo_dist` of `toml` points at the deleted distribution `:rust_dist`, but `toml_toolchain` requires it");
+}
+
+#[test]
+fn attr_the_system_rule_lacks_is_an_error_naming_the_schema() {
+    let dir = copy_fixture("si-older");
+    let buck = dir.path().join("toolchains/BUCK");
+    let text = read(&buck).replace(
+        "    rustc_target_triple = \"\",\n",
+        "    rustc_target_triple = \"\",\n    sysroot_magic = True,\n",
+    );
+    std::fs::write(&buck, text).unwrap();
+    assert_bad_input(dir.path(), "`sysroot_magic` of `rust_release` has no place in `system_rust_toolchain`: its schema (prelude/toolchains/rust.bzl:28)");
+}
+
+/// Needs a real buck2 and prelude: `SI_NIXIFY_BUCK2=/path/buck2 SI_NIXIFY_PRELUDE=/path/prelude`.
+#[test]
+fn buck2_uquery_succeeds_after_generate() {
+    let (Ok(buck2), Ok(prelude)) = (
+        std::env::var("SI_NIXIFY_BUCK2"),
+        std::env::var("SI_NIXIFY_PRELUDE"),
+    ) else {
+        println!("skipped: set SI_NIXIFY_BUCK2 and SI_NIXIFY_PRELUDE to run buck2 against the generated BUCK");
+        return;
+    };
+    for fixture in FIXTURES {
+        let dir = copy_fixture(fixture);
+        std::fs::remove_dir_all(dir.path().join("prelude")).unwrap();
+        common::copy_dir(Path::new(&prelude), &dir.path().join("prelude"));
+        generate(dir.path());
+        let out = std::process::Command::new(&buck2)
+            .current_dir(dir.path())
+            .args(["uquery", "toolchains//..."])
+            .output()
+            .unwrap();
+        let _ = std::process::Command::new(&buck2)
+            .current_dir(dir.path())
+            .arg("kill")
+            .output();
+        assert!(
+            out.status.success(),
+            "{fixture}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
