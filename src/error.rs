@@ -15,6 +15,20 @@ pub struct Location {
     pub col: usize,
 }
 
+impl Location {
+    /// The location of byte `offset` in `text` (columns count characters).
+    pub fn from_offset(file: &Path, text: &str, offset: usize) -> Location {
+        let offset = offset.min(text.len());
+        let before = text.get(..offset).unwrap_or(text);
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        Location {
+            file: file.to_path_buf(),
+            line: before.matches('\n').count() + 1,
+            col: before[line_start..].chars().count() + 1,
+        }
+    }
+}
+
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}:{}", self.file.display(), self.line, self.col)

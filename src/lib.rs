@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod error;
+pub mod flake;
 pub mod inventory;
 pub mod know;
 pub mod plan;

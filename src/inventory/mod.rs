@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::UserError;
+use crate::flake::drift::Drift;
+use crate::flake::Flake;
 use crate::know::Knowledge;
 use crate::read::{Module, Sources};
 use crate::repo::Repo;
@@ -31,7 +33,21 @@ pub struct Inventory {
     pub distributions: Vec<Distribution>,
     pub remote_references: Vec<RemoteReference>,
     pub required_tools: Vec<RequiredTool>,
+    /// Pinned versions the devshell does not match (empty without a flake).
+    pub version_drift: Vec<Drift>,
     pub warnings: Vec<String>,
+}
+
+/// Which Nix file holds the devshell.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum FlakeChoice {
+    /// `flake.nix` at the root, if there is one.
+    #[default]
+    Default,
+    /// `--flake FILE`, root-relative or absolute inside the root.
+    File(PathBuf),
+    /// `--no-flake`.
+    Skip,
 }
 
 /// Everything read for one run, kept together so `plan` need not read again.
@@ -39,17 +55,40 @@ pub struct Context {
     pub repo: Repo,
     pub know: Knowledge,
     pub sources: Sources,
+    pub flake: Option<Flake>,
 }
 
 impl Context {
     pub fn load(repo: Repo) -> Result<Context, UserError> {
+        Context::load_with(repo, &FlakeChoice::Default)
+    }
+
+    /// Read everything a run needs, the flake included, before anything is planned: a syntax
+    /// error in any file stops the run before a single byte is written.
+    pub fn load_with(repo: Repo, flake: &FlakeChoice) -> Result<Context, UserError> {
         let know = Knowledge::load(&repo.root)?;
         let buck = repo.toolchains_file()?;
         let sources = Sources::read(&repo, &buck)?;
+        let flake = match flake {
+            FlakeChoice::Skip => None,
+            FlakeChoice::Default => {
+                let path = Path::new("flake.nix");
+                repo.root
+                    .join(path)
+                    .is_file()
+                    .then(|| Flake::read(&repo.root, path))
+                    .transpose()?
+            }
+            FlakeChoice::File(path) => {
+                let rel = path.strip_prefix(&repo.root).unwrap_or(path).to_path_buf();
+                Some(Flake::read(&repo.root, &rel)?)
+            }
+        };
         Ok(Context {
             repo,
             know,
             sources,
+            flake,
         })
     }
 
@@ -69,7 +108,7 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
         .collect();
     let required_tools = tools::required(buck, &targets, &ctx.know);
     let warnings = unknown_download_rules(&targets);
-    Ok(Inventory {
+    let mut inv = Inventory {
         schema_version: 1,
         root: ctx.repo.root.clone(),
         toolchains_file: ctx.sources.buck.clone(),
@@ -77,8 +116,13 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
         targets,
         distributions,
         required_tools,
+        version_drift: Vec::new(),
         warnings,
-    })
+    };
+    if let Some(flake) = &ctx.flake {
+        inv.version_drift = crate::flake::drift::find(&ctx.repo.root, &inv, flake, &ctx.know);
+    }
+    Ok(inv)
 }
 
 /// Rules that look like they download but the knowledge base does not know: left alone,

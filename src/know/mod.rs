@@ -62,6 +62,12 @@ pub struct FamilyFile {
     /// Settable attrs of system rules, used only for a repo that has no prelude to read.
     #[serde(default)]
     pub schemas: BTreeMap<String, Vec<String>>,
+    /// Binaries a bare `mkShell` already has, by platform (its stdenv's compiler and binutils).
+    #[serde(default)]
+    pub mkshell_provides: BTreeMap<String, Vec<String>>,
+    /// Attribute-name prefixes that carry a version (`llvmPackages_20`, `python313`).
+    #[serde(default)]
+    pub versioned_prefixes: Vec<String>,
 }
 
 /// A rule or macro whose only job is to download an archive for a toolchain.
@@ -161,13 +167,28 @@ pub struct FlagTool {
     pub why: String,
 }
 
-/// A versioned nixpkgs attribute: `version_regex` captures fill `{1}`, `{2}` in `attr`.
+/// A versioned nixpkgs attribute for a binary: `{major}` and `{minor}` come from the pinned
+/// version (`llvmPackages_{major}.clang` for clang 20.1.0 is `llvmPackages_20.clang`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NixVersion {
     pub binary: String,
-    pub version_regex: String,
     pub attr: String,
+}
+
+impl NixVersion {
+    pub fn for_version(&self, version: &str) -> Option<String> {
+        let mut parts = version.split('.');
+        let major = parts
+            .next()
+            .filter(|m| m.chars().all(|c| c.is_ascii_digit()))?;
+        let minor = parts.next().unwrap_or("0");
+        Some(
+            self.attr
+                .replace("{major}", major)
+                .replace("{minor}", minor),
+        )
+    }
 }
 
 /// All knowledge, merged.
@@ -182,6 +203,8 @@ pub struct Knowledge {
     pub provides: BTreeMap<String, Vec<String>>,
     pub nix_versions: Vec<NixVersion>,
     pub schemas: BTreeMap<String, Vec<String>>,
+    pub mkshell_provides: BTreeMap<String, Vec<String>>,
+    pub versioned_prefixes: Vec<String>,
     /// Where each family file came from, for messages.
     pub sources: Vec<PathBuf>,
 }
@@ -248,8 +271,46 @@ impl Knowledge {
         self.provides.extend(file.provides);
         self.nix_versions.extend(file.nix_versions);
         self.schemas.extend(file.schemas);
+        self.mkshell_provides.extend(file.mkshell_provides);
+        self.versioned_prefixes.extend(file.versioned_prefixes);
         self.sources.push(path.to_path_buf());
         Ok(())
+    }
+
+    /// Binaries a bare mkShell provides on `platform` (`None`: on every platform).
+    pub fn mkshell_provides(&self, platform: Option<&str>) -> Vec<String> {
+        match platform {
+            Some(p) => self.mkshell_provides.get(p).cloned().unwrap_or_default(),
+            None => {
+                let mut sets = self.mkshell_provides.values();
+                let first = sets.next().cloned().unwrap_or_default();
+                first
+                    .into_iter()
+                    .filter(|b| self.mkshell_provides.values().all(|s| s.contains(b)))
+                    .collect()
+            }
+        }
+    }
+
+    /// `llvmPackages_20.clang` → `llvmPackages.clang`, `python313` → `python3`: the attribute
+    /// without its version, to look up what it provides.
+    pub fn generic_nix_attr(&self, path: &str) -> String {
+        let (head, rest) = path
+            .split_once('.')
+            .map_or((path, None), |(h, r)| (h, Some(r)));
+        let generic = self
+            .versioned_prefixes
+            .iter()
+            .find_map(|p| {
+                let digits = head.strip_prefix(p.as_str())?;
+                (!digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()))
+                    .then(|| p.trim_end_matches('_').to_owned())
+            })
+            .unwrap_or_else(|| head.to_owned());
+        match rest {
+            Some(r) => format!("{generic}.{r}"),
+            None => generic,
+        }
     }
 
     pub fn is_common_attr(&self, attr: &str) -> bool {

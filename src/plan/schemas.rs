@@ -29,7 +29,7 @@ pub fn for_replacement(
     }
     let label = &rule.replacement.load;
     let at = buck.location(0);
-    if !cell_exists(ctx, label) {
+    if !cell_exists(ctx, label) || ctx.repo.is_external_unavailable(label) {
         return builtin(ctx, name, label);
     }
     let path = resolve_load(&ctx.repo, label, &buck.path, &at).map_err(|e| {

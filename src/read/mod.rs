@@ -38,6 +38,9 @@ impl Sources {
             }
             let module = Module::read(&repo.root, &path)?;
             for load in module.loads() {
+                if repo.is_external_unavailable(&load.module) {
+                    continue;
+                }
                 let at = module.location(load.module_span.start);
                 let target = resolve_load(repo, &load.module, &path, &at)?;
                 sources

@@ -115,6 +115,19 @@ impl Repo {
         abs.strip_prefix(&self.root).unwrap_or(abs)
     }
 
+    /// Whether `label` lives in a cell Buck2 provides itself (`[external_cells] prelude =
+    /// bundled`) that is not checked out here: such loads cannot be read, and are not errors.
+    pub fn is_external_unavailable(&self, label: &str) -> bool {
+        let Some(Label::Cell { cell, .. }) = Label::parse(label) else {
+            return false;
+        };
+        let cell = self.aliases.get(&cell).cloned().unwrap_or(cell);
+        self.config.get("external_cells", &cell).is_some()
+            && !self
+                .cell_dir(&cell)
+                .is_some_and(|d| self.root.join(d).is_dir())
+    }
+
     /// `[project] ignore` globs, as written.
     pub fn ignore_globs(&self) -> Vec<String> {
         self.config.list("project", "ignore")

@@ -15,11 +15,65 @@ pub fn unified_diff(path: &Path, old: &str, new: &str) -> String {
         .to_string()
 }
 
+/// One file a run changes: `old` is `None` for a new file.
+#[derive(Debug, Clone)]
+pub struct FileChange {
+    pub path: std::path::PathBuf,
+    pub old: Option<String>,
+    pub new: String,
+}
+
+impl FileChange {
+    pub fn is_noop(&self) -> bool {
+        self.old.as_deref() == Some(self.new.as_str())
+    }
+
+    pub fn diff(&self) -> String {
+        unified_diff(&self.path, self.old.as_deref().unwrap_or(""), &self.new)
+    }
+}
+
+/// Write every change or none: all temp files are written and synced first, and only when
+/// every one of them succeeded are they renamed over their targets.
+pub fn commit(root: &Path, changes: &[FileChange]) -> Result<(), UserError> {
+    let mut staged = Vec::new();
+    for change in changes.iter().filter(|c| !c.is_noop()) {
+        staged.push(stage(root, &change.path, &change.new)?);
+    }
+    for (tmp, target, path) in staged {
+        tmp.persist(&target).map_err(|e| {
+            UserError::new(format!("cannot replace `{}`: {}", path.display(), e.error))
+                .in_file(&path)
+        })?;
+    }
+    Ok(())
+}
+
 /// Write `contents` to root-relative `path` so that a reader sees the old file or the new one,
 /// never half: a temp file in the same directory, fsync, rename. Permissions are kept.
 pub fn write_atomic(root: &Path, path: &Path, contents: &str) -> Result<(), UserError> {
+    commit(
+        root,
+        &[FileChange {
+            path: path.to_path_buf(),
+            old: None,
+            new: contents.to_owned(),
+        }],
+    )
+}
+
+type Staged = (
+    tempfile::NamedTempFile,
+    std::path::PathBuf,
+    std::path::PathBuf,
+);
+
+fn stage(root: &Path, path: &Path, contents: &str) -> Result<Staged, UserError> {
     let target = checked_target(root, path)?;
-    let dir = target.parent().unwrap_or(root);
+    let dir = target.parent().unwrap_or(root).to_path_buf();
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        UserError::new(format!("cannot create `{}`: {e}", dir.display())).in_file(path)
+    })?;
     let fail = |what: &str, e: std::io::Error| {
         UserError::new(format!("cannot {what} `{}`: {e}", path.display()))
             .in_file(path)
@@ -33,17 +87,22 @@ pub fn write_atomic(root: &Path, path: &Path, contents: &str) -> Result<(), User
                 .hint("make it writable (chmod u+w) and run again; nothing was written"));
         }
     }
+    std::fs::create_dir_all(&dir).map_err(|e| fail("create the directory of", e))?;
     let mut tmp =
-        tempfile::NamedTempFile::new_in(dir).map_err(|e| fail("create a temp file next to", e))?;
+        tempfile::NamedTempFile::new_in(&dir).map_err(|e| fail("create a temp file next to", e))?;
     tmp.write_all(contents.as_bytes())
         .map_err(|e| fail("write", e))?;
     tmp.as_file().sync_all().map_err(|e| fail("sync", e))?;
-    if let Some(meta) = meta {
-        std::fs::set_permissions(tmp.path(), meta.permissions())
-            .map_err(|e| fail("set permissions of", e))?;
-    }
-    tmp.persist(&target).map_err(|e| fail("replace", e.error))?;
-    Ok(())
+    // Keep an existing file's mode; a new file gets the usual rw-r--r-- (temp files are 0600).
+    let permissions = match meta {
+        Some(meta) => meta.permissions(),
+        None => {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::Permissions::from_mode(0o644)
+        }
+    };
+    std::fs::set_permissions(tmp.path(), permissions).map_err(|e| fail("set permissions of", e))?;
+    Ok((tmp, target, path.to_path_buf()))
 }
 
 /// The absolute path to write, refusing paths that leave the root (`..`, absolute paths, or a

@@ -1,0 +1,297 @@
+//! Finding the package lists that feed a devshell: `mkShell { packages = …; buildInputs = …;
+//! nativeBuildInputs = …; }`, through `++`, `with pkgs;`, `lib.optionals <isLinux|isDarwin>`
+//! and let-bound names.
+
+use std::collections::BTreeSet;
+
+use rnix::{SyntaxKind, SyntaxNode};
+
+use super::{kind, span_of};
+use crate::inventory::RequiredTool;
+use crate::know::Knowledge;
+use crate::plan::Edit;
+use crate::read::Span;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    All,
+    Linux,
+    Darwin,
+}
+
+impl Platform {
+    /// Whether packages in a list of this platform are there on `platform`
+    /// (`None` = asking about every platform, which only `All` lists answer).
+    pub fn applies_to(self, platform: Option<&str>) -> bool {
+        match (self, platform) {
+            (Platform::All, _) => true,
+            (Platform::Linux, Some("linux")) | (Platform::Darwin, Some("darwin")) => true,
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Element {
+    pub text: String,
+    pub span: Span,
+}
+
+/// One list literal that ends up in the devshell.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    pub list: Span,
+    pub elements: Vec<Element>,
+    pub platform: Platform,
+    /// Inside `with pkgs;`: elements are written without `pkgs.`.
+    pub with_pkgs: bool,
+    /// The let-bound name or devshell attr the list came from.
+    pub origin: String,
+}
+
+/// Every list that feeds a `mkShell`-like call's package attrs, in source order.
+pub fn segments(root: &SyntaxNode) -> Vec<Segment> {
+    let mut out = Vec::new();
+    for shell in root.descendants().filter(|n| is_mkshell_call(n)) {
+        let Some(attrs) = shell.children().last() else {
+            continue;
+        };
+        for binding in attrs
+            .children()
+            .filter(|n| kind(n) == SyntaxKind::NODE_ATTRPATH_VALUE)
+        {
+            let Some((name, value)) = binding_parts(&binding) else {
+                continue;
+            };
+            if matches!(
+                name.as_str(),
+                "packages" | "buildInputs" | "nativeBuildInputs"
+            ) {
+                collect(root, &value, Platform::All, false, &name, &mut out, 0);
+            }
+        }
+    }
+    out.sort_by_key(|s| s.list.start);
+    out.dedup_by_key(|s| s.list.start);
+    out
+}
+
+fn is_mkshell_call(node: &SyntaxNode) -> bool {
+    if kind(node) != SyntaxKind::NODE_APPLY {
+        return false;
+    }
+    let mut children = node.children();
+    let (Some(func), Some(arg)) = (children.next(), children.next()) else {
+        return false;
+    };
+    let func = func.text().to_string();
+    let last = func.rsplit('.').next().unwrap_or_default();
+    last.starts_with("mkShell") && kind(&arg) == SyntaxKind::NODE_ATTR_SET
+}
+
+/// `name = value;` → (name, value) for a single-identifier attrpath.
+fn binding_parts(binding: &SyntaxNode) -> Option<(String, SyntaxNode)> {
+    let mut children = binding.children();
+    let path = children.next()?;
+    let value = children.next()?;
+    let name = path.text().to_string();
+    (!name.contains('.')).then(|| (name.trim().to_owned(), value))
+}
+
+/// The value bound to `name` by a `let … in` (or any attr set), preferring the last binding.
+pub fn let_binding(root: &SyntaxNode, name: &str) -> Option<SyntaxNode> {
+    root.descendants()
+        .filter(|n| kind(n) == SyntaxKind::NODE_ATTRPATH_VALUE)
+        .filter_map(|b| binding_parts(&b))
+        .filter(|(n, _)| n == name)
+        .map(|(_, v)| v)
+        .last()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn collect(
+    root: &SyntaxNode,
+    node: &SyntaxNode,
+    platform: Platform,
+    with_pkgs: bool,
+    origin: &str,
+    out: &mut Vec<Segment>,
+    depth: u8,
+) {
+    if depth > 16 {
+        return;
+    }
+    let next = |n: &SyntaxNode, p: Platform, w: bool, o: &str, out: &mut Vec<Segment>| {
+        collect(root, n, p, w, o, out, depth + 1)
+    };
+    match kind(node) {
+        SyntaxKind::NODE_LIST => out.push(Segment {
+            list: span_of(node),
+            elements: node
+                .children()
+                .map(|e| Element {
+                    text: e.text().to_string(),
+                    span: span_of(&e),
+                })
+                .collect(),
+            platform,
+            with_pkgs,
+            origin: origin.to_owned(),
+        }),
+        SyntaxKind::NODE_BIN_OP | SyntaxKind::NODE_PAREN => {
+            for child in node.children() {
+                next(&child, platform, with_pkgs, origin, out);
+            }
+        }
+        SyntaxKind::NODE_WITH => {
+            let mut children = node.children();
+            let (Some(ns), Some(body)) = (children.next(), children.next()) else {
+                return;
+            };
+            let pkgs = with_pkgs || ns.text().to_string().trim() == "pkgs";
+            next(&body, platform, pkgs, origin, out);
+        }
+        SyntaxKind::NODE_APPLY => {
+            // `lib.optionals COND LIST` parses as ((lib.optionals COND) LIST).
+            let mut children = node.children();
+            let (Some(func), Some(list)) = (children.next(), children.next()) else {
+                return;
+            };
+            if kind(&func) != SyntaxKind::NODE_APPLY {
+                return;
+            }
+            let mut inner = func.children();
+            let (Some(f), Some(cond)) = (inner.next(), inner.next()) else {
+                return;
+            };
+            if !f.text().to_string().ends_with("optionals") {
+                return;
+            }
+            let cond = cond.text().to_string();
+            let p = if cond.contains("isLinux") {
+                Platform::Linux
+            } else if cond.contains("isDarwin") {
+                Platform::Darwin
+            } else {
+                return;
+            };
+            next(&list, p, with_pkgs, origin, out);
+        }
+        SyntaxKind::NODE_IDENT => {
+            let name = node.text().to_string();
+            if let Some(value) = let_binding(root, &name) {
+                next(&value, platform, with_pkgs, &name, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The attribute path an element names: `pkgs.clang` → `clang`, `(x.withPackages f)` → `x.withPackages`.
+fn attr_path(text: &str) -> String {
+    let t = text.trim().trim_start_matches('(').trim();
+    let end = t
+        .find(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '{' | '['))
+        .unwrap_or(t.len());
+    let path = &t[..end];
+    path.strip_prefix("pkgs.").unwrap_or(path).to_owned()
+}
+
+/// The attribute paths an element stands for, following let-bound names
+/// (`rust-toolchain` → `rustVersion.override` → `rust-bin.fromRustupToolchainFile`).
+pub fn path_chain(root: &SyntaxNode, text: &str) -> Vec<String> {
+    let mut chain = vec![attr_path(text)];
+    for _ in 0..6 {
+        let last = chain.last().cloned().unwrap_or_default();
+        let head = last.split('.').next().unwrap_or_default().to_owned();
+        let Some(value) = let_binding(root, &head) else {
+            break;
+        };
+        let next = attr_path(&value.text().to_string());
+        if chain.contains(&next) {
+            break;
+        }
+        chain.push(next);
+    }
+    chain
+}
+
+/// Binaries an element puts on PATH, by the knowledge base's `provides` table.
+pub fn binaries_of(root: &SyntaxNode, text: &str, know: &Knowledge) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for path in path_chain(root, text) {
+        let generic = know.generic_nix_attr(&path);
+        for candidate in [path.as_str(), generic.as_str()] {
+            for (attr, bins) in &know.provides {
+                if candidate == attr || candidate.starts_with(&format!("{attr}.")) {
+                    out.extend(bins.iter().cloned());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Where a missing tool goes: a Linux-only tool into a Linux list (the one whose packages
+/// share the tool's nixpkgs prefix, e.g. `clang` beside `llvmPackages.lld`), else the first
+/// list for every platform.
+pub fn best_segment<'a>(segments: &'a [Segment], tool: &RequiredTool) -> &'a Segment {
+    let wanted = match tool.platform.as_deref() {
+        Some("linux") => Platform::Linux,
+        Some("darwin") => Platform::Darwin,
+        _ => Platform::All,
+    };
+    let family = tool.nix.split('.').next().unwrap_or_default();
+    let related = |s: &Segment| {
+        s.elements
+            .iter()
+            .filter(|e| {
+                let p = attr_path(&e.text);
+                p.starts_with(family) || p.contains("clang") && family.starts_with("llvm")
+            })
+            .count()
+    };
+    let on_platform: Vec<&Segment> = segments.iter().filter(|s| s.platform == wanted).collect();
+    on_platform
+        .iter()
+        .copied()
+        .max_by_key(|s| (related(s), std::cmp::Reverse(s.list.start)))
+        .or_else(|| segments.iter().find(|s| s.platform == Platform::All))
+        .unwrap_or(&segments[0])
+}
+
+/// Append `attr` to a list, on its own line with the last element's indentation when the
+/// list is one element per line, else inline.
+pub fn append_element(text: &str, seg: &Segment, attr: &str) -> Edit {
+    let element = if seg.with_pkgs {
+        attr.to_owned()
+    } else {
+        format!("pkgs.{attr}")
+    };
+    match seg.elements.last() {
+        Some(last) => {
+            let line_start = text[..last.span.start].rfind('\n').map_or(0, |i| i + 1);
+            let indent = &text[line_start..last.span.start];
+            if indent.trim().is_empty() {
+                Edit::insert(last.span.end, format!("\n{indent}{element}"))
+            } else {
+                Edit::insert(last.span.end, format!(" {element}"))
+            }
+        }
+        None => {
+            // `[]` or `[ ]`: put the element inside the brackets.
+            let inner = &text[seg.list.start + 1..seg.list.end - 1];
+            Edit::replace(
+                Span {
+                    start: seg.list.start + 1,
+                    end: seg.list.end - 1,
+                },
+                if inner.trim().is_empty() {
+                    format!(" {element} ")
+                } else {
+                    format!("{inner} {element} ")
+                },
+            )
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! The Nix side: what a flake's devshell already puts on PATH, what the rewritten toolchains
+//! still need, and the edits (spliced at rnix tree positions) that add only what is missing.
+//!
+//! The flake is read with rnix's lossless parser; edits are insertions at node boundaries of
+//! that tree, so untouched text is never re-printed.
+
+mod devshell;
+pub mod drift;
+pub mod generated;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use rnix::{SyntaxKind, SyntaxNode};
+use serde::Serialize;
+
+use crate::error::{Location, UserError};
+use crate::inventory::RequiredTool;
+use crate::know::Knowledge;
+use crate::plan::Edit;
+use crate::read::Span;
+pub use devshell::{Element, Platform, Segment};
+
+/// A parsed flake.nix (or any Nix file holding a devshell).
+pub struct Flake {
+    /// Root-relative path.
+    pub path: PathBuf,
+    pub text: String,
+    pub root: SyntaxNode,
+    pub segments: Vec<Segment>,
+}
+
+/// One package the devshell lacks, and where it goes.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Addition {
+    pub nix: String,
+    pub binaries: Vec<String>,
+    pub platform: Option<String>,
+    /// The let-bound list it goes into (`buck2BuildInputs`), or the devshell attr.
+    pub list: String,
+    pub line: usize,
+}
+
+/// The flake edit: what to add, and the new text.
+pub struct FlakePlan {
+    pub path: PathBuf,
+    pub old: String,
+    pub new: String,
+    pub additions: Vec<Addition>,
+}
+
+impl Flake {
+    pub fn read(root: &Path, path: &Path) -> Result<Flake, UserError> {
+        let text = crate::read::ir::read_text(root, path)?;
+        Flake::parse(path, text)
+    }
+
+    pub fn parse(path: &Path, text: String) -> Result<Flake, UserError> {
+        let parse = rnix::Root::parse(&text);
+        if let Some(err) = parse.errors().first() {
+            let offset = error_offset(err, &text);
+            return Err(UserError::new(format!("Nix syntax error: {err}"))
+                .at(Location::from_offset(path, &text, offset))
+                .hint("fix flake.nix first (or pass --no-flake); nothing was written"));
+        }
+        let root = parse.syntax();
+        let segments = devshell::segments(&root);
+        Ok(Flake {
+            path: path.to_path_buf(),
+            text,
+            root,
+            segments,
+        })
+    }
+
+    pub fn line(&self, offset: usize) -> usize {
+        Location::from_offset(&self.path, &self.text, offset).line
+    }
+
+    /// Binaries the devshell provides on `platform` (`None`: on every platform).
+    pub fn provided(&self, know: &Knowledge, platform: Option<&str>) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for seg in &self.segments {
+            if !seg.platform.applies_to(platform) {
+                continue;
+            }
+            for el in &seg.elements {
+                out.extend(devshell::binaries_of(&self.root, &el.text, know));
+            }
+        }
+        out.extend(know.mkshell_provides(platform));
+        out
+    }
+}
+
+/// Plan the additions for `tools`. A tool needed everywhere must be provided everywhere; a
+/// Linux-only tool only on Linux.
+pub fn plan(
+    flake: &Flake,
+    tools: &[RequiredTool],
+    know: &Knowledge,
+) -> Result<FlakePlan, UserError> {
+    if flake.segments.is_empty() {
+        return Err(UserError::new(
+            "no devshell package list found (looked for mkShell's packages, buildInputs and nativeBuildInputs)",
+        )
+        .in_file(&flake.path)
+        .hint("pass --no-flake to leave it alone, or --flake FILE to name the file with the devshell"));
+    }
+    let mut additions: Vec<(Addition, &Segment)> = Vec::new();
+    for tool in tools {
+        let platforms: Vec<Option<&str>> = match tool.platform.as_deref() {
+            Some(p) => vec![Some(p)],
+            None => vec![Some("linux"), Some("darwin")],
+        };
+        let missing = platforms
+            .iter()
+            .any(|p| !flake.provided(know, *p).contains(&tool.binary));
+        if !missing {
+            continue;
+        }
+        if let Some((a, _)) = additions.iter_mut().find(|(a, _)| a.nix == tool.nix) {
+            a.binaries.push(tool.binary.clone());
+            continue;
+        }
+        let segment = devshell::best_segment(&flake.segments, tool);
+        additions.push((
+            Addition {
+                nix: tool.nix.clone(),
+                binaries: vec![tool.binary.clone()],
+                platform: tool.platform.clone(),
+                list: segment.origin.clone(),
+                line: flake.line(segment.list.start),
+            },
+            segment,
+        ));
+    }
+    let edits: Vec<Edit> = additions
+        .iter()
+        .map(|(a, seg)| devshell::append_element(&flake.text, seg, &a.nix))
+        .collect();
+    let new = crate::plan::edit::apply(&flake.text, &edits)
+        .map_err(|e| UserError::new(format!("internal error patching the flake: {e}")))?;
+    // The patched flake must still parse.
+    Flake::parse(&flake.path, new.clone()).map_err(|e| {
+        UserError::new(format!(
+            "internal error: the patched flake would not parse ({e}); nothing was written"
+        ))
+    })?;
+    Ok(FlakePlan {
+        path: flake.path.clone(),
+        old: flake.text.clone(),
+        new,
+        additions: additions.into_iter().map(|(a, _)| a).collect(),
+    })
+}
+
+fn error_offset(err: &rnix::parser::ParseError, text: &str) -> usize {
+    use rnix::parser::ParseError as E;
+    match err {
+        E::Unexpected(r)
+        | E::UnexpectedExtra(r)
+        | E::UnexpectedWanted(_, r, _)
+        | E::UnexpectedDoubleBind(r)
+        | E::DuplicatedArgs(r, _) => usize::from(r.start()),
+        _ => text.len(),
+    }
+}
+
+pub(crate) fn span_of(node: &SyntaxNode) -> Span {
+    let r = node.text_range();
+    Span {
+        start: usize::from(r.start()),
+        end: usize::from(r.end()),
+    }
+}
+
+pub(crate) fn kind(node: &SyntaxNode) -> SyntaxKind {
+    node.kind()
+}
