@@ -23,11 +23,12 @@ impl Platform {
     /// Whether packages in a list of this platform are there on `platform`
     /// (`None` = asking about every platform, which only `All` lists answer).
     pub fn applies_to(self, platform: Option<&str>) -> bool {
-        match (self, platform) {
-            (Platform::All, _) => true,
-            (Platform::Linux, Some("linux")) | (Platform::Darwin, Some("darwin")) => true,
-            _ => false,
-        }
+        matches!(
+            (self, platform),
+            (Platform::All, _)
+                | (Platform::Linux, Some("linux"))
+                | (Platform::Darwin, Some("darwin"))
+        )
     }
 }
 
@@ -52,7 +53,7 @@ pub struct Segment {
 /// Every list that feeds a `mkShell`-like call's package attrs, in source order.
 pub fn segments(root: &SyntaxNode) -> Vec<Segment> {
     let mut out = Vec::new();
-    for shell in root.descendants().filter(|n| is_mkshell_call(n)) {
+    for shell in root.descendants().filter(is_mkshell_call) {
         let Some(attrs) = shell.children().last() else {
             continue;
         };

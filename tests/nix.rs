@@ -1,0 +1,373 @@
+//! The Nix side: flake patching, generated Nix files, the nix/ functions, the template.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{copy_fixture, read, si_nixify, snapshot};
+use serde_json::Value;
+
+fn manifest() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn nix_tool(name: &str) -> Option<PathBuf> {
+    let found = common::tool("SI_NIXIFY_NO_SUCH_VAR", name);
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install nix-bin (see .ci/install)"
+        );
+        println!("skipped: {name} not found (install Debian's nix-bin)");
+    }
+    found
+}
+
+fn assert_parses(path: &Path) {
+    let Some(nix) = nix_tool("nix-instantiate") else {
+        return;
+    };
+    let out = Command::new(nix).arg("--parse").arg(path).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn nix_eval(expr: &str) -> Option<String> {
+    let nix = nix_tool("nix")?;
+    let out = Command::new(nix)
+        .args([
+            "--extra-experimental-features",
+            "nix-command",
+            "eval",
+            "--impure",
+            "--json",
+            "--expr",
+            expr,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{expr}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8(out.stdout).unwrap().trim().to_owned())
+}
+
+fn added_lines(old: &str, new: &str) -> Vec<String> {
+    similar::TextDiff::from_lines(old, new)
+        .iter_all_changes()
+        .filter(|c| c.tag() == similar::ChangeTag::Insert)
+        .map(|c| c.value().to_owned())
+        .collect()
+}
+
+#[test]
+fn si_latest_flake_gets_exactly_lld_in_the_linux_list_of_buck2_build_inputs() {
+    let dir = copy_fixture("si-latest");
+    let before = read(&dir.path().join("flake.nix"));
+    let out = si_nixify(dir.path()).arg("generate").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = read(&dir.path().join("flake.nix"));
+    assert_eq!(
+        added_lines(&before, &after),
+        vec!["          llvmPackages.lld\n".to_owned()]
+    );
+    let at = after.find("llvmPackages.lld\n").unwrap();
+    let binding = after[..at].rfind(" = with pkgs;").unwrap();
+    assert!(
+        after[..binding].ends_with("buck2BuildInputs"),
+        "added to the wrong list"
+    );
+    assert!(after[binding..at].contains("lib.optionals pkgs.stdenv.isLinux ["));
+    assert!(
+        !after[binding..at].contains("isDarwin"),
+        "must be the Linux list"
+    );
+    assert_eq!(
+        after,
+        read(&manifest().join("tests/golden/si-latest/flake.nix"))
+    );
+    assert_parses(&dir.path().join("flake.nix"));
+}
+
+#[test]
+fn flake_that_already_provides_everything_is_untouched() {
+    let dir = copy_fixture("system-only");
+    let before = snapshot(dir.path());
+    let out = si_nixify(dir.path()).arg("generate").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .contains("nothing to do"));
+    assert_eq!(snapshot(dir.path()), before);
+}
+
+#[test]
+fn plain_packages_list_gets_the_missing_packages() {
+    let dir = copy_fixture("si-older");
+    let before = read(&dir.path().join("flake.nix"));
+    let out = si_nixify(dir.path()).arg("generate").output().unwrap();
+    assert!(out.status.success());
+    let after = read(&dir.path().join("flake.nix"));
+    let mut added = added_lines(&before, &after);
+    added.sort();
+    assert_eq!(
+        added,
+        [
+            "          pkgs.clang\n",
+            "          pkgs.clippy\n",
+            "          pkgs.deno\n",
+            "          pkgs.llvmPackages.lld\n"
+        ]
+    );
+    assert_eq!(
+        after,
+        read(&manifest().join("tests/golden/si-older/flake.nix"))
+    );
+    assert_parses(&dir.path().join("flake.nix"));
+    // Idempotent: the second run and --check find nothing to do.
+    let check = si_nixify(dir.path())
+        .args(["generate", "--check"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}
+
+#[test]
+fn check_and_dry_run_include_the_flake_diff() {
+    let dir = copy_fixture("si-latest");
+    let out = si_nixify(dir.path())
+        .args(["generate", "--check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("--- a/flake.nix\n+++ b/flake.nix\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("+          llvmPackages.lld\n"), "{stdout}");
+}
+
+#[test]
+fn flake_syntax_error_exits_2_and_writes_neither_file() {
+    let dir = copy_fixture("si-latest");
+    let flake = dir.path().join("flake.nix");
+    std::fs::write(
+        &flake,
+        read(&flake).replace(
+            "pkgs = import nixpkgs {inherit overlays system;};",
+            "pkgs = import nixpkgs {inherit overlays system;;",
+        ),
+    )
+    .unwrap();
+    let before = snapshot(dir.path());
+    let out = si_nixify(dir.path()).arg("generate").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("flake.nix:24:"), "{err}");
+    assert!(err.contains("Nix syntax error"), "{err}");
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "neither toolchains/BUCK nor flake.nix may change"
+    );
+}
+
+#[test]
+fn without_a_flake_generate_writes_a_nix_function_that_evaluates() {
+    let dir = copy_fixture("si-older");
+    std::fs::remove_file(dir.path().join("flake.nix")).unwrap();
+    let out = si_nixify(dir.path()).arg("generate").output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("import ./nix/buck2-toolchains.nix { inherit pkgs; }"),
+        "{stdout}"
+    );
+    let generated = dir.path().join("nix/buck2-toolchains.nix");
+    assert_parses(&generated);
+    let pkgs = r#"{ clang = "clang"; clippy = "clippy"; deno = "deno"; python3 = "python3"; rustc = "rustc";
+                   llvmPackages = { lld = "lld"; }; stdenv.hostPlatform = { isLinux = true; isDarwin = false; }; }"#;
+    let expr = format!("import {} {{ pkgs = {pkgs}; }}", generated.display());
+    if let Some(json) = nix_eval(&expr) {
+        let list: Vec<String> = serde_json::from_str(&json).unwrap();
+        assert_eq!(list, ["clang", "clippy", "deno", "lld", "python3", "rustc"]);
+    }
+    // A second run changes nothing.
+    let again = si_nixify(dir.path())
+        .args(["generate", "--check"])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0));
+}
+
+#[test]
+fn init_flake_writes_a_flake_and_refuses_to_overwrite_one() {
+    let dir = copy_fixture("si-older");
+    std::fs::remove_file(dir.path().join("flake.nix")).unwrap();
+    let out = si_nixify(dir.path())
+        .args(["generate", "--init-flake"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let flake = read(&dir.path().join("flake.nix"));
+    assert!(flake.contains("import ./nix/buck2-toolchains.nix { inherit pkgs; }"));
+    assert_parses(&dir.path().join("flake.nix"));
+    let again = si_nixify(dir.path())
+        .args(["generate", "--init-flake"])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+}
+
+#[test]
+fn lib_function_returns_the_packages_for_the_platform() {
+    let lib = manifest().join("nix/lib.nix");
+    let pkgs = |linux: bool| {
+        format!(
+            r#"{{ clang = "c"; python3 = "p"; llvmPackages = {{ lld = "l"; }}; darwin.sigtool = "s";
+                 stdenv = {{ isLinux = {linux}; isDarwin = {}; }}; }}"#,
+            !linux
+        )
+    };
+    let call = |linux| {
+        format!(
+            r#"(import {}).toolchainPackages ({}) {{ all = [ "clang" "python3" ]; linux = [ "llvmPackages.lld" ]; darwin = [ "darwin.sigtool" ]; }}"#,
+            lib.display(),
+            pkgs(linux)
+        )
+    };
+    if let Some(linux) = nix_eval(&call(true)) {
+        assert_eq!(linux, r#"["c","p","l"]"#);
+        assert_eq!(nix_eval(&call(false)).unwrap(), r#"["c","p","s"]"#);
+    }
+}
+
+#[test]
+fn every_nix_file_in_the_repo_parses() {
+    let mut stack = vec![manifest().to_path_buf()];
+    let mut count = 0;
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if p.is_dir() && !matches!(name.as_str(), "target" | ".git" | ".tools" | "prelude") {
+                stack.push(p);
+            } else if name.ends_with(".nix") {
+                assert_parses(&p);
+                count += 1;
+            }
+        }
+    }
+    assert!(count >= 8, "found only {count} .nix files");
+}
+
+#[test]
+fn template_is_what_generate_init_flake_writes_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_dir(&manifest().join("nix/template"), dir.path());
+    std::fs::remove_file(dir.path().join("flake.nix")).unwrap();
+    std::fs::remove_file(dir.path().join("nix/buck2-toolchains.nix")).unwrap();
+    let out = si_nixify(dir.path())
+        .args(["generate", "--init-flake"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in ["flake.nix", "nix/buck2-toolchains.nix"] {
+        assert_eq!(
+            read(&dir.path().join(f)),
+            read(&manifest().join("nix/template").join(f)),
+            "{f}"
+        );
+    }
+    assert_eq!(read(&manifest().join("nix/template/.envrc")), "use flake\n");
+}
+
+#[test]
+fn scan_reports_version_drift_with_the_line_to_change() {
+    let dir = copy_fixture("si-latest");
+    let out = si_nixify(dir.path())
+        .args(["scan", "--json"])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let drift = doc["version_drift"].as_array().unwrap();
+    let rust = drift
+        .iter()
+        .find(|d| d["family"] == "rust")
+        .expect("rust drift");
+    assert_eq!(rust["pinned"], "1.88.0");
+    assert!(
+        rust["message"]
+            .as_str()
+            .unwrap()
+            .contains("channel is \"stable\""),
+        "{rust}"
+    );
+    assert_eq!(
+        rust["fix"],
+        "set `channel = \"1.88.0\"` at rust-toolchain:2 (or accept the drift)"
+    );
+    let clang = drift
+        .iter()
+        .find(|d| d["family"] == "clang")
+        .expect("clang drift");
+    assert!(
+        clang["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("use `llvmPackages_20.clang` at flake.nix:50"),
+        "{clang}"
+    );
+    let python = drift
+        .iter()
+        .find(|d| d["family"] == "python")
+        .expect("python drift");
+    assert!(
+        python["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("use `python313`"),
+        "{python}"
+    );
+    // Pinning the channel removes the rust drift.
+    std::fs::write(
+        dir.path().join("rust-toolchain"),
+        "[toolchain]\nchannel = \"1.88.0\"\n",
+    )
+    .unwrap();
+    let out = si_nixify(dir.path())
+        .args(["scan", "--json"])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["version_drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["family"] != "rust"));
+}
