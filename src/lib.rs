@@ -4,7 +4,9 @@
 //! The pipeline, one module per step (see DESIGN.md):
 //! [`repo`] → [`read`] → [`know`] → [`inventory`] (what is there) → [`plan`] → [`write`].
 
+pub mod clean;
 pub mod cli;
+pub mod doctor;
 pub mod error;
 pub mod flake;
 pub mod inventory;

@@ -1,6 +1,8 @@
 //! The command line: argument parsing, dispatch, and the exit-code contract
 //! (0 ok, 1 drift or a doctor problem, 2 bad usage or bad input — and then nothing written).
 
+mod clean;
+mod doctor;
 mod generate;
 mod scan;
 
@@ -39,8 +41,12 @@ enum Color {
 enum Command {
     /// What is there, what downloads, what the toolchains will need.
     Scan(scan::Args),
-    /// Rewrite toolchains/BUCK onto system toolchains.
+    /// Rewrite toolchains/BUCK onto system toolchains (and the devshell to match).
     Generate(generate::Args),
+    /// Check this machine: tools on PATH, a real link probe, host, stale state.
+    Doctor(doctor::Args),
+    /// Stop buck2 and remove the stale toolchain extractions under buck-out.
+    Clean(clean::Args),
 }
 
 /// Exit codes of the CLI contract.
@@ -83,6 +89,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     let code = match cli.command {
         Command::Scan(args) => scan::run(repo, &args, &mut out)?,
         Command::Generate(args) => generate::run(repo, &args, &mut out)?,
+        Command::Doctor(args) => doctor::run(repo, &args, &mut out)?,
+        Command::Clean(args) => clean::run(repo, &args, &mut out)?,
     };
     out.flush()?;
     Ok(code)

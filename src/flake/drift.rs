@@ -23,8 +23,9 @@ pub struct Drift {
     pub fix: String,
 }
 
-/// The version each family was pinned to by the distributions its hermetic toolchains used.
-fn pins(inv: &Inventory) -> Vec<(String, String, usize)> {
+/// The version each family was pinned to by the distributions its hermetic toolchains used:
+/// (family, version, line of the distribution target).
+pub fn pins(inv: &Inventory) -> Vec<(String, String, usize)> {
     let mut out: Vec<(String, String, usize)> = Vec::new();
     for t in inv.targets.iter().filter(|t| t.status == Status::Hermetic) {
         let Some(dist) = inv

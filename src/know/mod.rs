@@ -68,6 +68,32 @@ pub struct FamilyFile {
     /// Attribute-name prefixes that carry a version (`llvmPackages_20`, `python313`).
     #[serde(default)]
     pub versioned_prefixes: Vec<String>,
+    /// Tools `doctor` checks besides the toolchains' own (buck2 itself).
+    #[serde(default)]
+    pub doctor_tools: Vec<Tool>,
+    /// Known link-probe failures and their fixes.
+    #[serde(default)]
+    pub probe_errors: Vec<ProbeError>,
+    /// What crates in Cargo.lock need from the machine.
+    #[serde(default)]
+    pub crate_needs: Vec<CrateNeed>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeError {
+    pub contains: String,
+    pub fix: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrateNeed {
+    pub crates: Vec<String>,
+    /// `libclang` or `c_compiler`.
+    pub need: String,
+    pub why: String,
+    pub nix: String,
 }
 
 /// A rule or macro whose only job is to download an archive for a toolchain.
@@ -205,6 +231,9 @@ pub struct Knowledge {
     pub schemas: BTreeMap<String, Vec<String>>,
     pub mkshell_provides: BTreeMap<String, Vec<String>>,
     pub versioned_prefixes: Vec<String>,
+    pub doctor_tools: Vec<Tool>,
+    pub probe_errors: Vec<ProbeError>,
+    pub crate_needs: Vec<CrateNeed>,
     /// Where each family file came from, for messages.
     pub sources: Vec<PathBuf>,
 }
@@ -273,6 +302,9 @@ impl Knowledge {
         self.schemas.extend(file.schemas);
         self.mkshell_provides.extend(file.mkshell_provides);
         self.versioned_prefixes.extend(file.versioned_prefixes);
+        self.doctor_tools.extend(file.doctor_tools);
+        self.probe_errors.extend(file.probe_errors);
+        self.crate_needs.extend(file.crate_needs);
         self.sources.push(path.to_path_buf());
         Ok(())
     }
