@@ -11,7 +11,14 @@ use si_nixify::read::schema::rule_schema;
 use si_nixify::read::Module;
 use si_nixify::repo::Repo;
 
-const FIXTURES: &[&str] = &["si-latest", "si-older", "system-only"];
+const FIXTURES: &[&str] = &[
+    "si-latest",
+    "si-older",
+    "system-only",
+    "upstream-zig",
+    "upstream-go",
+    "upstream-python",
+];
 
 fn golden(fixture: &str) -> String {
     read(&Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/{fixture}/BUCK")))
@@ -120,7 +127,15 @@ fn no_download_or_dead_reference_remains() {
         let dir = copy_fixture(fixture);
         generate(dir.path());
         let text = read(&dir.path().join("toolchains/BUCK"));
-        for needle in ["download_", "hermetic_", "_dist\"", "$(location :"] {
+        for needle in [
+            "download_",
+            "hermetic_",
+            "_dist\"",
+            "$(location :",
+            "http_archive(",
+            ".json\"",
+            "_distr",
+        ] {
             assert!(
                 !text.contains(needle),
                 "{fixture}: `{needle}` remains:\n{text}"
@@ -138,7 +153,8 @@ fn every_attr_is_in_the_schema_read_from_the_fixture() {
         generate(dir.path());
         let ctx = Context::load(Repo::open(dir.path().canonicalize().unwrap()).unwrap()).unwrap();
         let buck = ctx.buck();
-        for call in calls(buck) {
+        // Targets only: `oncall("…")` and other name-less builtins are not rules.
+        for call in calls(buck).into_iter().filter(|c| c.name().is_some()) {
             let (module, name) = ctx
                 .sources
                 .definition(&buck.path, call.rule)
@@ -351,4 +367,52 @@ fn buck2_uquery_succeeds_after_generate() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+#[test]
+fn upstream_shapes_come_out_on_system_rules() {
+    let zig = copy_fixture("upstream-zig");
+    generate(zig.path());
+    let text = read(&zig.path().join("toolchains/BUCK"));
+    // zig linked statically by default; the system rule links shared: the default is kept.
+    assert!(text.contains("    link_style = \"static\",\n"), "{text}");
+    assert!(
+        !text.contains("target = select"),
+        "zig's -target triple has no place: {text}"
+    );
+    assert!(
+        text.contains("oncall(\"build_infra\")"),
+        "unrelated calls stay"
+    );
+
+    let go = copy_fixture("upstream-go");
+    generate(go.path());
+    let text = read(&go.path().join("toolchains/BUCK"));
+    assert!(
+        text.contains(
+            "system_go_toolchain(\n    name = \"go\",\n    visibility = [\"PUBLIC\"],\n)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("system_go_bootstrap_toolchain(\n    name = \"go_bootstrap\","),
+        "{text}"
+    );
+    assert!(!text.contains("env_go_"), "{text}");
+
+    let python = copy_fixture("upstream-python");
+    generate(python.path());
+    let text = read(&python.path().join("toolchains/BUCK"));
+    assert!(
+        text.contains("system_python_toolchain(\n    name = \"python\","),
+        "{text}"
+    );
+    assert!(
+        text.contains("system_python_bootstrap_toolchain(\n    name = \"python_bootstrap\",\n    visibility = [\"PUBLIC\"],\n)"),
+        "the macro's bootstrap toolchain is written out: {text}"
+    );
+    assert!(
+        !text.contains("cpython_urls"),
+        "the JSON load goes with its last use: {text}"
+    );
 }

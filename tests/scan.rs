@@ -321,3 +321,68 @@ fn url_that_cannot_be_derived_is_null_and_explained() {
         "{table}"
     );
 }
+
+#[test]
+fn upstream_download_shapes_are_listed_as_distributions() {
+    let zig = scan_json("upstream-zig");
+    let d = find(&zig["distributions"], "name", "zig");
+    assert_eq!(
+        (d["family"].as_str(), d["version"].as_str()),
+        (Some("zig"), Some("0.11.0"))
+    );
+    let a = linux_x86_64(d);
+    assert_eq!(
+        a["url"],
+        "https://ziglang.org/download/0.11.0/zig-linux-x86_64-0.11.0.tar.xz"
+    );
+    assert_eq!(
+        a["sha256"],
+        "2d00e789fec4f71790a6e7bf83ff91d564943c5ee843c5fd966efc474b423047"
+    );
+    // "src" and "date" in the release table are not platforms.
+    assert!(d["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["os"] != "unknown"));
+
+    let go = scan_json("upstream-go");
+    let d = find(&go["distributions"], "name", "go_distr");
+    assert_eq!(d["version"], "1.24.4");
+    assert_eq!(
+        linux_x86_64(d)["url"],
+        "https://go.dev/dl/go1.24.4.linux-amd64.tar.gz"
+    );
+    assert_eq!(
+        find(&go["targets"], "name", "archive_go1.24.4.linux-amd64")["status"],
+        "distribution"
+    );
+    assert_eq!(
+        find(&go["targets"], "name", "go")["replacement"],
+        "system_go_toolchain"
+    );
+    find(&go["required_tools"], "binary", "go");
+
+    let py = scan_json("upstream-python");
+    let d = find(&py["distributions"], "name", "python");
+    assert_eq!(
+        d["version"], "3.14.0rc1",
+        "read from the JSON the BUCK file loads"
+    );
+    let a = d["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["os"] == "darwin" && a["arch"] == "aarch64")
+        .unwrap();
+    assert_eq!(
+        a["sha256"],
+        "cc5aa2d09e479c95aa1a1c12e31ed0bca122c98c0b9e430c8121e23867af3d13"
+    );
+    // A URL built by a helper call is not mistaken for the literal "url".
+    assert!(py["remote_references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["url"] != "url"));
+}

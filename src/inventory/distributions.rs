@@ -33,9 +33,19 @@ pub struct Artifact {
     pub url: Option<String>,
 }
 
-/// Describe one download call of the BUCK file.
-pub fn describe(sources: &Sources, know: &Knowledge, call: &Call, line: usize) -> Distribution {
+/// Describe one download call of the BUCK file (`calls` are all of its calls, to follow
+/// references to fetcher targets).
+pub fn describe(
+    sources: &Sources,
+    know: &Knowledge,
+    call: &Call,
+    line: usize,
+    calls: &[Call],
+) -> Distribution {
     let (family, rule) = &know.distributions[call.rule];
+    if let Some(attr) = &rule.archives_attr {
+        return describe_fetched(know, call, line, attr, calls);
+    }
     let version = call
         .kwarg(&rule.version_attr)
         .and_then(|a| a.value.as_str())
@@ -61,7 +71,7 @@ pub fn describe(sources: &Sources, know: &Knowledge, call: &Call, line: usize) -
         return dist;
     };
     let family_value = factory_family(module, &binding).unwrap_or_else(|| family.clone());
-    let Some(table) = checksum_table(module, &binding, &version) else {
+    let Some(table) = checksum_table(sources, module, &binding, &version) else {
         dist.url_note = Some(format!(
             "no checksum table with version `{version}` in {}",
             module.path.display()
@@ -70,7 +80,7 @@ pub fn describe(sources: &Sources, know: &Knowledge, call: &Call, line: usize) -
     };
     let downloader = reachable_download_rule(sources, &module.path);
     let mut notes = BTreeSet::new();
-    for leaf in leaves(table) {
+    for leaf in leaves(table, &rule.checksum_keys, &rule.url_keys) {
         let (os, arch) = leaf.os_arch();
         let url = match (&leaf.url, &downloader) {
             (Some(url), _) => Some(url.clone()),
@@ -134,7 +144,23 @@ fn factory_family(module: &Module, binding: &str) -> Option<String> {
 /// The dict under `version` in the checksum table the download rule uses: preferably a table
 /// the rule's binding names (`checksums_dict = _TABLE`), else any top-level table with that
 /// version as a key.
-fn checksum_table<'a>(module: &'a Module, binding: &str, version: &str) -> Option<&'a Node> {
+fn checksum_table<'a>(
+    sources: &'a Sources,
+    module: &'a Module,
+    binding: &str,
+    version: &str,
+) -> Option<&'a Node> {
+    table_in(module, binding, version).or_else(|| {
+        // Tables kept in a file of their own (zig's releases.bzl), loaded by the rule's file.
+        module
+            .loads()
+            .filter_map(|l| sources.load_target(&module.path, &l.module))
+            .filter_map(|p| sources.modules.get(p))
+            .find_map(|m| table_in(m, binding, version))
+    })
+}
+
+fn table_in<'a>(module: &'a Module, binding: &str, version: &str) -> Option<&'a Node> {
     let named: Vec<&str> = module
         .top_level_value(binding)
         .and_then(|v| v.as_named_call())
@@ -173,7 +199,17 @@ impl Leaf {
     /// `[os, arch]` as written, or a target triple parsed into os and arch.
     fn os_arch(&self) -> (String, String) {
         match self.keys.as_slice() {
-            [os, arch] => (os.clone(), arch.clone()),
+            // Written as `{os: {arch: …}}`: normalize `macos`/`arm64` to darwin/aarch64.
+            [os, arch] => (
+                Some(triple_os(os))
+                    .filter(|o| *o != "unknown")
+                    .unwrap_or(os)
+                    .to_owned(),
+                Some(triple_arch(arch))
+                    .filter(|a| *a != "unknown")
+                    .unwrap_or(arch)
+                    .to_owned(),
+            ),
             keys => {
                 let joined = keys.join("-");
                 (
@@ -207,46 +243,167 @@ fn triple_arch(triple: &str) -> &'static str {
     }
 }
 
-/// Walk nested dicts down to checksum strings or `{"sha256": …, "url": …}` records.
-fn leaves(node: &Node) -> Vec<Leaf> {
+/// Walk nested dicts down to checksum strings or `{"sha256": …, "url": …}` records (the key
+/// names come from the knowledge base). Entries that name no platform (zig's `"src"`,
+/// `"date"`) are left out.
+fn leaves(node: &Node, checksum_keys: &[String], url_keys: &[String]) -> Vec<Leaf> {
     let mut out = Vec::new();
-    collect_leaves(node, &mut Vec::new(), &mut out);
+    let keys = LeafKeys {
+        checksum_keys,
+        url_keys,
+    };
+    keys.collect(node, &mut Vec::new(), &mut out);
+    out.retain(|l| l.os_arch().0 != "unknown");
     out
 }
 
-fn collect_leaves(node: &Node, keys: &mut Vec<String>, out: &mut Vec<Leaf>) {
-    match &node.expr {
-        Expr::Str(s) => out.push(Leaf {
-            keys: keys.clone(),
-            sha256: Some(s.clone()),
-            url: None,
-        }),
-        Expr::Dict(_) if dict_get(node, "sha256").is_some() || dict_get(node, "url").is_some() => {
-            let field = |k: &str| dict_get(node, k).and_then(Node::as_str).map(str::to_owned);
-            out.push(Leaf {
-                keys: keys.clone(),
-                sha256: field("sha256"),
-                url: field("url").or_else(|| {
-                    dict_get(node, "urls")
-                        .and_then(|u| match &u.expr {
-                            Expr::List(items) => items.first().and_then(Node::as_str),
-                            _ => None,
-                        })
-                        .map(str::to_owned)
-                }),
-            });
-        }
-        Expr::Dict(pairs) => {
-            for (k, v) in pairs {
-                if let Some(k) = k.as_str() {
-                    keys.push(k.to_owned());
-                    collect_leaves(v, keys, out);
-                    keys.pop();
+struct LeafKeys<'a> {
+    checksum_keys: &'a [String],
+    url_keys: &'a [String],
+}
+
+impl LeafKeys<'_> {
+    fn first_string<'n>(&self, node: &'n Node, keys: &[String]) -> Option<&'n str> {
+        keys.iter()
+            .filter_map(|k| dict_get(node, k))
+            .find_map(|v| match &v.expr {
+                Expr::Str(s) => Some(s.as_str()),
+                Expr::List(items) => items.first().and_then(Node::as_str),
+                _ => None,
+            })
+    }
+
+    fn collect(&self, node: &Node, path: &mut Vec<String>, out: &mut Vec<Leaf>) {
+        match &node.expr {
+            Expr::Str(s) => out.push(Leaf {
+                keys: path.clone(),
+                sha256: Some(s.clone()),
+                url: None,
+            }),
+            Expr::Dict(pairs) => {
+                let sha = self.first_string(node, self.checksum_keys);
+                let url = self.first_string(node, self.url_keys);
+                if sha.is_some() || url.is_some() {
+                    out.push(Leaf {
+                        keys: path.clone(),
+                        sha256: sha.map(str::to_owned),
+                        url: url.map(str::to_owned),
+                    });
+                    return;
+                }
+                for (k, v) in pairs {
+                    if let Some(k) = k.as_str() {
+                        path.push(k.to_owned());
+                        self.collect(v, path, out);
+                        path.pop();
+                    }
                 }
             }
+            _ => {}
         }
-        _ => {}
     }
+}
+
+/// Artifacts of a distribution that points at fetcher targets (`go_distr.go_root` →
+/// `http_archive`s): each fetcher's URL and checksum, its platform from its name or URL.
+fn describe_fetched(
+    know: &Knowledge,
+    call: &Call,
+    line: usize,
+    attr: &str,
+    calls: &[Call],
+) -> Distribution {
+    let (family, rule) = &know.distributions[call.rule];
+    let mut artifacts = Vec::new();
+    let referenced = call
+        .kwarg(attr)
+        .map(|a| a.value.strings())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|s| s.as_str().and_then(super::targets::referenced_target));
+    for name in referenced {
+        let Some(fetcher) = calls.iter().find(|c| c.name() == Some(name)) else {
+            continue;
+        };
+        let url = fetcher
+            .kwarg("urls")
+            .or_else(|| fetcher.kwarg("url"))
+            .and_then(|a| a.value.strings().into_iter().find_map(|s| s.as_str()))
+            .map(str::to_owned);
+        let platform = format!("{name} {}", url.as_deref().unwrap_or_default());
+        artifacts.push(Artifact {
+            os: triple_os(&platform).to_owned(),
+            arch: triple_arch(&platform).to_owned(),
+            sha256: fetcher
+                .kwarg("sha256")
+                .and_then(|a| a.value.as_str())
+                .map(str::to_owned),
+            url,
+        });
+    }
+    Distribution {
+        name: call.name().unwrap_or_default().to_owned(),
+        rule: call.rule.to_owned(),
+        family: Some(family.clone()),
+        version: call
+            .kwarg(&rule.version_attr)
+            .and_then(|a| a.value.as_str())
+            .map(str::to_owned),
+        line,
+        artifacts,
+        url_note: None,
+    }
+}
+
+/// The archives of a macro that downloads and builds in one (`remote_python_toolchain`), from
+/// its release-table attr (a literal, or a name loaded from a .json file).
+pub fn describe_macro(
+    sources: &Sources,
+    family: &str,
+    rule: &crate::know::ToolchainRule,
+    call: &Call,
+    line: usize,
+) -> Option<Distribution> {
+    let attr = rule.archives_attr.as_deref()?;
+    let value = call.kwarg(attr)?;
+    let table = match &value.value.expr {
+        Expr::Ident(name) => sources.value_of(&sources.buck, name)?,
+        _ => &value.value,
+    };
+    let artifacts: Vec<Artifact> = leaves(table, &default_keys("sha256"), &default_keys("url"))
+        .into_iter()
+        .map(|leaf| {
+            let (os, arch) = leaf.os_arch();
+            Artifact {
+                os,
+                arch,
+                sha256: leaf.sha256,
+                url: leaf.url,
+            }
+        })
+        .collect();
+    let version = rule.version_after.as_deref().and_then(|marker| {
+        artifacts
+            .iter()
+            .filter_map(|a| a.url.as_deref())
+            .find_map(|u| {
+                let rest = &u[u.find(marker)? + marker.len()..];
+                Some(rest[..rest.find(['+', '-', '/']).unwrap_or(rest.len())].to_owned())
+            })
+    });
+    Some(Distribution {
+        name: call.name().unwrap_or_default().to_owned(),
+        rule: call.rule.to_owned(),
+        family: Some(family.to_owned()),
+        version,
+        line,
+        artifacts,
+        url_note: None,
+    })
+}
+
+fn default_keys(key: &str) -> Vec<String> {
+    vec![key.to_owned()]
 }
 
 /// The one download rule reachable through loads from `start`, or why there is none.

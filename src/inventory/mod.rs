@@ -101,11 +101,27 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
     let buck = ctx.buck();
     let targets = targets::classify(buck, &ctx.know);
     let calls = targets::calls(buck);
-    let distributions = targets
-        .iter()
-        .filter(|t| t.status == Status::Distribution)
-        .map(|t| distributions::describe(&ctx.sources, &ctx.know, &calls[t.call_index], t.line))
-        .collect();
+    let mut distributions: Vec<Distribution> = Vec::new();
+    for t in &targets {
+        let call = &calls[t.call_index];
+        if t.status == Status::Distribution && ctx.know.distributions.contains_key(call.rule) {
+            distributions.push(distributions::describe(
+                &ctx.sources,
+                &ctx.know,
+                call,
+                t.line,
+                &calls,
+            ));
+        } else if let Some((family, rule)) = ctx.know.toolchains.get(call.rule) {
+            distributions.extend(distributions::describe_macro(
+                &ctx.sources,
+                family,
+                rule,
+                call,
+                t.line,
+            ));
+        }
+    }
     let required_tools = tools::required(buck, &targets, &ctx.know);
     let warnings = unknown_download_rules(&targets);
     let mut inv = Inventory {

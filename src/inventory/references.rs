@@ -47,7 +47,12 @@ pub fn in_module(module: &Module) -> Vec<RemoteReference> {
                     let url = args
                         .iter()
                         .find(|a| matches!(a.name.as_deref(), Some("url" | "urls")))
-                        .and_then(|a| a.value.strings().first().and_then(|s| s.as_str()))
+                        .and_then(|a| {
+                            a.value
+                                .strings()
+                                .into_iter()
+                                .find_map(|s| s.as_str().filter(|t| !urls_in(t).is_empty()))
+                        })
                         .map(str::to_owned);
                     out.push(RemoteReference {
                         file: file.clone(),

@@ -88,19 +88,68 @@ pub fn belongs_to(referenced: &str, dist: &str) -> bool {
             .is_some_and(|rest| rest.starts_with(['-', '_']))
 }
 
-/// Classify every call of the BUCK file. `distribution_names` are filled in first so custom
-/// rules can be told apart from others.
+/// Classify every call of the BUCK file.
 pub fn classify(module: &Module, know: &Knowledge) -> Vec<Target> {
+    // Distribution targets first (named download rules, then the fetchers only they use), so
+    // that custom rules can be told apart from others.
     let calls = calls(module);
-    let dist_names: Vec<&str> = calls
+    let mut dist_names: Vec<&str> = calls
         .iter()
         .filter(|c| know.distributions.contains_key(c.rule))
         .filter_map(|c| c.name())
         .collect();
+    let fetched = fetched_only_by_distributions(&calls, know, &dist_names);
+    dist_names.extend(fetched.iter().map(|(name, _)| *name));
     calls
         .iter()
         .enumerate()
-        .map(|(index, call)| classify_call(module, know, call, index, &dist_names))
+        .map(|(index, call)| {
+            let mut t = classify_call(module, know, call, index, &dist_names);
+            if let Some((_, family)) = fetched.iter().find(|(n, _)| Some(*n) == call.name()) {
+                t.status = Status::Distribution;
+                t.family = family.clone();
+            }
+            t
+        })
+        .collect()
+}
+
+/// Fetcher targets (`http_archive`) that distributions refer to and nothing else does, with
+/// the family of the distribution that uses them.
+fn fetched_only_by_distributions<'a>(
+    calls: &[Call<'a>],
+    know: &Knowledge,
+    dist_names: &[&str],
+) -> Vec<(&'a str, Option<String>)> {
+    calls
+        .iter()
+        .filter(|c| know.fetchers.iter().any(|f| f == c.rule))
+        .filter_map(|fetcher| {
+            let name = fetcher.name()?;
+            let users: Vec<&Call> = calls
+                .iter()
+                .filter(|c| c.name() != Some(name))
+                .filter(|c| references(c).contains(&name))
+                .collect();
+            let all_distributions = !users.is_empty()
+                && users
+                    .iter()
+                    .all(|u| u.name().is_some_and(|n| dist_names.contains(&n)));
+            all_distributions.then(|| {
+                let family = know.family_of(users[0].rule).map(str::to_owned);
+                (name, family)
+            })
+        })
+        .collect()
+}
+
+/// Every BUCK-local target a call's attrs refer to.
+fn references<'a>(call: &Call<'a>) -> Vec<&'a str> {
+    call.args
+        .iter()
+        .filter(|a| a.name.as_deref() != Some("name"))
+        .flat_map(|a| a.value.strings())
+        .filter_map(|s| s.as_str().and_then(referenced_target))
         .collect()
 }
 

@@ -13,29 +13,8 @@ use serde::Deserialize;
 
 use crate::error::UserError;
 
-/// The built-in knowledge, one JSON file per family.
-const BUILTIN: &[(&str, &str)] = &[
-    (
-        "toolchains/common.json",
-        include_str!("../../toolchains/common.json"),
-    ),
-    (
-        "toolchains/cxx.json",
-        include_str!("../../toolchains/cxx.json"),
-    ),
-    (
-        "toolchains/deno.json",
-        include_str!("../../toolchains/deno.json"),
-    ),
-    (
-        "toolchains/python.json",
-        include_str!("../../toolchains/python.json"),
-    ),
-    (
-        "toolchains/rust.json",
-        include_str!("../../toolchains/rust.json"),
-    ),
-];
+/// The built-in knowledge, one JSON file per family: every `toolchains/*.json` (see build.rs).
+const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_knowledge.rs"));
 
 /// Where repo-local knowledge files live, relative to the repo root.
 pub const LOCAL_DIR: &str = ".si-nixify";
@@ -48,6 +27,10 @@ pub struct FamilyFile {
     pub common_attrs: Vec<String>,
     #[serde(default)]
     pub distributions: Vec<DistributionRule>,
+    /// Generic fetch rules (`http_archive`): a target of one is deleted when only deleted
+    /// distributions refer to it.
+    #[serde(default)]
+    pub fetchers: Vec<String>,
     #[serde(default)]
     pub toolchains: Vec<ToolchainRule>,
     #[serde(default)]
@@ -103,10 +86,28 @@ pub struct DistributionRule {
     pub rule: String,
     #[serde(default = "default_version_attr")]
     pub version_attr: String,
+    /// Keys of a checksum in a release table's platform entry.
+    #[serde(default = "default_checksum_keys")]
+    pub checksum_keys: Vec<String>,
+    /// Keys of the URL in a release table's platform entry.
+    #[serde(default = "default_url_keys")]
+    pub url_keys: Vec<String>,
+    /// The attr whose labels point at fetcher targets (`go_root` → `http_archive`s): their
+    /// `urls` and `sha256` are this distribution's artifacts.
+    #[serde(default)]
+    pub archives_attr: Option<String>,
 }
 
 fn default_version_attr() -> String {
     "version".to_owned()
+}
+
+fn default_checksum_keys() -> Vec<String> {
+    vec!["sha256".to_owned()]
+}
+
+fn default_url_keys() -> Vec<String> {
+    vec!["url".to_owned(), "urls".to_owned()]
 }
 
 /// A hermetic toolchain rule and how to turn it into a system one.
@@ -122,6 +123,13 @@ pub struct ToolchainRule {
     pub attrs: BTreeMap<String, AttrAction>,
     #[serde(default)]
     pub drop_values: Option<DropValues>,
+    /// For a macro that downloads and builds in one (`remote_python_toolchain`): the attr
+    /// holding its release table, `{os: {cpu: {sha256, url}}}`.
+    #[serde(default)]
+    pub archives_attr: Option<String>,
+    /// Where the version starts in the archive URL (`cpython-` → `3.13.6`).
+    #[serde(default)]
+    pub version_after: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -133,6 +141,21 @@ pub struct Replacement {
     /// Attrs to set on the replacement where its schema has them (e.g. `deno_exe = "deno"`).
     #[serde(default)]
     pub set_attrs: BTreeMap<String, String>,
+    /// Targets the hermetic macro also declared, written out as system rules.
+    #[serde(default)]
+    pub adds_targets: Vec<AddTarget>,
+}
+
+/// A target the rewrite writes next to the replacement (`{name}` is the original's name).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddTarget {
+    pub rule: String,
+    pub name: String,
+    pub load: String,
+    /// Skip when the original call sets this attr to `False`.
+    #[serde(default)]
+    pub unless_false: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -223,6 +246,7 @@ pub struct Knowledge {
     pub common_attrs: Vec<String>,
     /// rule → (family, rule)
     pub distributions: BTreeMap<String, (String, DistributionRule)>,
+    pub fetchers: Vec<String>,
     pub toolchains: BTreeMap<String, (String, ToolchainRule)>,
     pub system_rules: BTreeMap<String, (String, SystemRule)>,
     pub flag_tools: Vec<FlagTool>,
@@ -289,6 +313,7 @@ impl Knowledge {
             self.distributions
                 .insert(d.rule.clone(), (family.clone(), d));
         }
+        self.fetchers.extend(file.fetchers);
         for t in file.toolchains {
             self.toolchains.insert(t.rule.clone(), (family.clone(), t));
         }

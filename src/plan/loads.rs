@@ -98,7 +98,7 @@ fn add_symbols(
     // New loads that land at the same place go in cell order, then label order, so
     // `@prelude//…` comes before `@prelude-si//…` as buildifier sorts them.
     let mut by_label: Vec<(&str, BTreeSet<&str>)> = by_label.into_iter().collect();
-    by_label.sort_by_key(|(label, _)| (label.split("//").next().unwrap_or_default(), *label));
+    by_label.sort_by_key(|(label, _)| load_order_key(label));
     let mut edits = Vec::new();
     for (label, rules) in by_label {
         let at = module.location(0);
@@ -166,6 +166,14 @@ fn insert_symbol(text: &str, load: &Load, rule: &str) -> Edit {
     }
 }
 
+/// How loads sort: by cell, then package, then file (`//toolchains:x.bzl` before
+/// `//toolchains/go:y.bzl`, as buildifier orders them).
+fn load_order_key(label: &str) -> (&str, &str, &str) {
+    let (cell, rest) = label.split_once("//").unwrap_or(("", label));
+    let (package, file) = rest.split_once(':').unwrap_or((rest, ""));
+    (cell, package, file)
+}
+
 /// A new `load(...)` line, placed after the last kept load of the same cell that sorts before
 /// it (so `@prelude//toolchains:cxx.bzl` lands among the other `@prelude//` loads).
 fn new_load(text: &str, loads: &[(usize, &Load)], label: &str, rules: &BTreeSet<&str>) -> Edit {
@@ -185,7 +193,7 @@ fn new_load(text: &str, loads: &[(usize, &Load)], label: &str, rules: &BTreeSet<
         .collect();
     let after = same_cell
         .iter()
-        .rfind(|l| l.module.as_str() < label)
+        .rfind(|l| load_order_key(&l.module) < load_order_key(label))
         .copied();
     let anchor_end = match (after, same_cell.first(), loads.last()) {
         (Some(l), _, _) => Some(l.span.end),

@@ -191,11 +191,17 @@ impl<'a> Planner<'a> {
                 schema.line
             ),
         );
-        if !self.module_loads(&rule.replacement.rule) {
+        if !self.module_loads(&rule.replacement.rule)
+            && !self
+                .added_rules
+                .iter()
+                .any(|(r, _)| r == &rule.replacement.rule)
+        {
             self.added_rules
                 .push((rule.replacement.rule.clone(), rule.replacement.load.clone()));
         }
-        let mut final_attrs: Vec<(String, usize)> = Vec::new();
+        // Each attr the rewritten call ends up with, and where it stands (None: inserted).
+        let mut final_attrs: Vec<(String, Option<Span>)> = Vec::new();
         let mut removed = Vec::new();
         for arg in call.args {
             let at = self.module.location(arg.span.start);
@@ -235,13 +241,122 @@ impl<'a> Planner<'a> {
                         final_name = to;
                     }
                     self.apply_filters(&target, at.line, name, &filters, &filter_reason);
-                    final_attrs.push((final_name, at.line));
+                    final_attrs.push((final_name, Some(arg.span)));
                 }
             }
         }
         self.remove_args(call, &removed);
         self.set_attrs(call, rule, schema, &target, line, &mut final_attrs);
-        self.validate(call, schema, &target, &final_attrs)
+        self.keep_differing_defaults(call, rule, schema, &target, line, &mut final_attrs);
+        self.validate(call, schema, &target, &final_attrs)?;
+        self.add_targets(call, rule, &target, line)
+    }
+
+    /// An attr the call leaves to its default, where the hermetic rule's default (a string)
+    /// differs from the system rule's — `link_style` "static" vs "shared" — is written out
+    /// with the old default, so the build keeps behaving as before.
+    fn keep_differing_defaults(
+        &mut self,
+        call: &Call,
+        rule: &ToolchainRule,
+        schema: &RuleSchema,
+        target: &str,
+        line: usize,
+        final_attrs: &mut Vec<(String, Option<Span>)>,
+    ) {
+        let Some(hermetic) = schemas::for_call(self.ctx, self.module, call.rule) else {
+            return;
+        };
+        for (attr, old) in &hermetic.attrs {
+            let Some(new) = schema.attrs.get(attr) else {
+                continue;
+            };
+            // Only two string literals can be compared; a select() default is not one.
+            let (Some(old_default), Some(new_default)) = (&old.default_str, &new.default_str)
+            else {
+                continue;
+            };
+            let dropped = match rule.attrs.get(attr) {
+                Some(AttrAction::Drop { .. }) => true,
+                Some(AttrAction::DropIfEmpty { .. }) => old_default.is_empty(),
+                _ => false,
+            };
+            let set = final_attrs.iter().any(|(a, _)| a == attr) || call.kwarg(attr).is_some();
+            if dropped || set || !schema.accepts(attr) || new_default == old_default {
+                continue;
+            }
+            let literal = serde_json::to_string(old_default).unwrap_or_default();
+            self.insert_arg(call, final_attrs, attr, &literal);
+            self.change(
+                target,
+                line,
+                "set",
+                format!("`{attr} = {literal}`"),
+                format!(
+                    "{} defaulted `{attr}` to {literal} and {} defaults it to \"{new_default}\": kept so the build does not change",
+                    call.rule, schema.rule
+                ),
+            );
+        }
+    }
+
+    /// Targets the hermetic macro declared besides itself (`remote_python_toolchain`'s
+    /// `<name>_bootstrap`), written out as their system rules after the call.
+    fn add_targets(
+        &mut self,
+        call: &Call,
+        rule: &ToolchainRule,
+        target: &str,
+        line: usize,
+    ) -> Result<(), UserError> {
+        for add in &rule.replacement.adds_targets {
+            let name = add.name.replace("{name}", target);
+            let switched_off = add
+                .unless_false
+                .as_deref()
+                .and_then(|a| call.kwarg(a))
+                .is_some_and(|a| a.value.as_ident() == Some("False"));
+            let exists = calls(self.module)
+                .iter()
+                .any(|c| c.name() == Some(name.as_str()));
+            if switched_off || exists {
+                continue;
+            }
+            let found = schemas::for_rule(self.ctx, self.module, &add.rule, &add.load)?;
+            if let Some(w) = found.warning {
+                self.warnings.push(w);
+            }
+            let visibility = call
+                .kwarg("visibility")
+                .filter(|_| {
+                    found.schema.accepts("visibility") || self.ctx.know.is_common_attr("visibility")
+                })
+                .map(|a| format!("    {},\n", self.module.source(a.span)))
+                .unwrap_or_default();
+            let end = self.text[call.node.span.end..]
+                .find('\n')
+                .map_or(self.text.len(), |i| call.node.span.end + i + 1);
+            self.edits.push(Edit::insert(
+                end,
+                format!("\n{}(\n    name = \"{name}\",\n{visibility})\n", add.rule),
+            ));
+            if !self.module_loads(&add.rule)
+                && !self.added_rules.iter().any(|(r, _)| r == &add.rule)
+            {
+                self.added_rules.push((add.rule.clone(), add.load.clone()));
+            }
+            self.change(
+                target,
+                line,
+                "added",
+                format!("{}(name = \"{name}\")", add.rule),
+                format!(
+                    "{} also declared `:{name}`; the system rule takes its place",
+                    call.rule
+                ),
+            );
+        }
+        Ok(())
     }
 
     /// Decide one argument of a hermetic call, from the knowledge base and the schema.
@@ -379,7 +494,7 @@ impl<'a> Planner<'a> {
         schema: &RuleSchema,
         target: &str,
         line: usize,
-        final_attrs: &mut Vec<(String, usize)>,
+        final_attrs: &mut Vec<(String, Option<Span>)>,
     ) {
         for (attr, value) in &rule.replacement.set_attrs {
             if !schema.accepts(attr) {
@@ -390,11 +505,7 @@ impl<'a> Planner<'a> {
                 self.edits
                     .push(Edit::replace(existing.value.span, literal.clone()));
             } else {
-                let anchor = call.kwarg("name").or(call.args.first());
-                let Some(anchor) = anchor else { continue };
-                let (at, text) = self.insertion_after(anchor.span, &format!("{attr} = {literal}"));
-                self.edits.push(Edit::insert(at, text));
-                final_attrs.push((attr.clone(), line));
+                self.insert_arg(call, final_attrs, attr, &literal);
             }
             self.change(
                 target,
@@ -404,6 +515,46 @@ impl<'a> Planner<'a> {
                 format!("{} takes the tool from PATH", schema.rule),
             );
         }
+    }
+
+    /// Insert `attr = literal` where buildifier would put it: after `name`, before the first
+    /// kept attr whose name sorts after it (else after the last), in the call's layout.
+    fn insert_arg(
+        &mut self,
+        call: &Call,
+        final_attrs: &mut Vec<(String, Option<Span>)>,
+        attr: &str,
+        literal: &str,
+    ) {
+        let arg = format!("{attr} = {literal}");
+        let placed: Vec<(&str, Span)> = final_attrs
+            .iter()
+            .filter_map(|(n, s)| s.map(|s| (n.as_str(), s)))
+            .filter(|(n, _)| *n != "name")
+            .collect();
+        let edit = match placed.iter().find(|(n, _)| *n > attr) {
+            Some((_, before)) => {
+                let line_start = self.text[..before.start].rfind('\n').map_or(0, |i| i + 1);
+                let indent = &self.text[line_start..before.start];
+                if indent.trim().is_empty() {
+                    Edit::insert(line_start, format!("{indent}{arg},\n"))
+                } else {
+                    Edit::insert(before.start, format!("{arg}, "))
+                }
+            }
+            None => {
+                let after = placed
+                    .last()
+                    .map(|(_, s)| *s)
+                    .or_else(|| call.kwarg("name").map(|a| a.span))
+                    .or_else(|| call.args.first().map(|a| a.span));
+                let Some(after) = after else { return };
+                let (at, text) = self.insertion_after(after, &arg);
+                Edit::insert(at, text)
+            }
+        };
+        self.edits.push(edit);
+        final_attrs.push((attr.to_owned(), None));
     }
 
     /// Where and what to insert so a new argument follows `after` in the call's layout.
@@ -426,7 +577,7 @@ impl<'a> Planner<'a> {
         call: &Call,
         schema: &RuleSchema,
         target: &str,
-        final_attrs: &[(String, usize)],
+        final_attrs: &[(String, Option<Span>)],
     ) -> Result<(), UserError> {
         for (attr, info) in &schema.attrs {
             if !info.optional && !final_attrs.iter().any(|(a, _)| a == attr) {

@@ -20,14 +20,17 @@ pub fn for_replacement(
     buck: &Module,
     rule: &ToolchainRule,
 ) -> Result<Found, UserError> {
-    let name = &rule.replacement.rule;
+    for_rule(ctx, buck, &rule.replacement.rule, &rule.replacement.load)
+}
+
+/// The schema of rule `name`: through BUCK's own load of it, else from `label`.
+pub fn for_rule(ctx: &Context, buck: &Module, name: &str, label: &str) -> Result<Found, UserError> {
     if let Some(schema) = for_call(ctx, buck, name) {
         return Ok(Found {
             schema,
             warning: None,
         });
     }
-    let label = &rule.replacement.load;
     let at = buck.location(0);
     if !cell_exists(ctx, label) || ctx.repo.is_external_unavailable(label) {
         return builtin(ctx, name, label);

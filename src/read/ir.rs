@@ -238,6 +238,16 @@ impl Module {
         })
     }
 
+    /// The load that binds `name` here: (module label, name in that module).
+    pub fn loaded_symbol(&self, name: &str) -> Option<(&str, &str)> {
+        self.loads().find_map(|l| {
+            l.symbols
+                .iter()
+                .find(|s| s.local == name)
+                .map(|s| (l.module.as_str(), s.their.as_str()))
+        })
+    }
+
     /// Top-level calls of a plain name, `rule(...)`: the targets of a BUCK file.
     pub fn calls(&self) -> impl Iterator<Item = (&Node, &str, &[Arg])> {
         self.stmts.iter().filter_map(|s| match s {

@@ -74,16 +74,34 @@ impl Sources {
             if defines(module, &name) {
                 return Some((module, name));
             }
-            let (label, their) = module.loads().find_map(|l| {
-                l.symbols
-                    .iter()
-                    .find(|s| s.local == name)
-                    .map(|s| (l.module.clone(), s.their.clone()))
-            })?;
-            file = self.load_target(&file, &label)?.to_path_buf();
-            name = their;
+            let (label, their) = module.loaded_symbol(&name)?;
+            file = self.load_target(&file, label)?.to_path_buf();
+            name = their.to_owned();
         }
         None
+    }
+
+    /// The value `name` has in `from`: a top-level assignment where it is defined, or the
+    /// document of a JSON file loaded as `value` (Buck2 loads `.json` files that way).
+    pub fn value_of(&self, from: &Path, name: &str) -> Option<&Node> {
+        let module = self.modules.get(from)?;
+        if let Some(v) = module.top_level_value(name) {
+            return Some(v);
+        }
+        let (label, their) = module.loaded_symbol(name)?;
+        let target = self.load_target(from, label)?;
+        if target.extension().is_some_and(|x| x == "json") && their == "value" {
+            return self
+                .modules
+                .get(target)?
+                .stmts
+                .iter()
+                .find_map(|s| match s {
+                    Stmt::Expr(n) => Some(n),
+                    _ => None,
+                });
+        }
+        self.value_of(target, their)
     }
 }
 
