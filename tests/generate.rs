@@ -18,6 +18,7 @@ const FIXTURES: &[&str] = &[
     "upstream-zig",
     "upstream-go",
     "upstream-python",
+    "company-acme",
 ];
 
 fn golden(fixture: &str) -> String {

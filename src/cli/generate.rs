@@ -142,7 +142,11 @@ fn plan_all(ctx: &Context, inv: &Inventory, args: &Args) -> Result<Outcome, User
 fn print_text(o: &Outcome, args: &Args, wrote: bool, out: &mut impl Write) -> std::io::Result<()> {
     let changed: Vec<&FileChange> = o.changes.iter().filter(|c| !c.is_noop()).collect();
     if changed.is_empty() {
-        writeln!(out, "nothing to do: {} is already on system toolchains and the devshell provides what they call", o.buck.file.display())?;
+        if o.buck.warnings.is_empty() {
+            writeln!(out, "nothing to do: {} is already on system toolchains and the devshell provides what they call", o.buck.file.display())?;
+        } else {
+            writeln!(out, "nothing si-nixify knows how to change; {} warning(s) above name what it left alone", o.buck.warnings.len())?;
+        }
         return Ok(());
     }
     if args.check || args.dry_run {

@@ -22,6 +22,9 @@ pub const LOCAL_DIR: &str = ".si-nixify";
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FamilyFile {
+    /// Editors' pointer at schema/knowledge.schema.json; ignored.
+    #[serde(rename = "$schema", default)]
+    pub json_schema: Option<String>,
     pub family: String,
     #[serde(default)]
     pub common_attrs: Vec<String>,

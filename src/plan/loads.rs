@@ -166,16 +166,21 @@ fn insert_symbol(text: &str, load: &Load, rule: &str) -> Edit {
     }
 }
 
-/// How loads sort: by cell, then package, then file (`//toolchains:x.bzl` before
-/// `//toolchains/go:y.bzl`, as buildifier orders them).
-fn load_order_key(label: &str) -> (&str, &str, &str) {
-    let (cell, rest) = label.split_once("//").unwrap_or(("", label));
+/// How buildifier sorts a block of loads: labels with an explicit `@repo` first, then `//…`,
+/// then package-relative `:…`; within those by repo, package, file
+/// (`@prelude//toolchains:x.bzl` < `@prelude//toolchains/go:y.bzl` < `@prelude-si//…`).
+fn load_order_key(label: &str) -> (bool, bool, &str, &str, &str) {
+    let explicit = label.starts_with('@');
+    let (relative, repo, rest) = match label.split_once("//") {
+        Some((repo, rest)) => (false, repo.trim_start_matches('@'), rest),
+        None => (true, "", label),
+    };
     let (package, file) = rest.split_once(':').unwrap_or((rest, ""));
-    (cell, package, file)
+    (!explicit, relative, repo, package, file)
 }
 
-/// A new `load(...)` line, placed after the last kept load of the same cell that sorts before
-/// it (so `@prelude//toolchains:cxx.bzl` lands among the other `@prelude//` loads).
+/// A new `load(...)` line where buildifier would sort it: before the first kept load that
+/// sorts after it, else after the last load (or at the top of a file without loads).
 fn new_load(text: &str, loads: &[(usize, &Load)], label: &str, rules: &BTreeSet<&str>) -> Edit {
     let line = format!(
         "load(\"{label}\", {})\n",
@@ -185,27 +190,14 @@ fn new_load(text: &str, loads: &[(usize, &Load)], label: &str, rules: &BTreeSet<
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let cell = label.split("//").next().unwrap_or_default();
-    let same_cell: Vec<&Load> = loads
-        .iter()
-        .map(|(_, l)| *l)
-        .filter(|l| l.module.split("//").next() == Some(cell))
-        .collect();
-    let after = same_cell
-        .iter()
-        .rfind(|l| load_order_key(&l.module) < load_order_key(label))
-        .copied();
-    let anchor_end = match (after, same_cell.first(), loads.last()) {
-        (Some(l), _, _) => Some(l.span.end),
-        (None, Some(first), _) => {
-            let start = text[..first.span.start].rfind('\n').map_or(0, |i| i + 1);
-            return Edit::insert(start, line);
-        }
-        (None, None, Some((_, last))) => Some(last.span.end),
-        (None, None, None) => None,
-    };
-    match anchor_end {
-        Some(end) => {
+    let key = load_order_key(label);
+    let line_start = |offset: usize| text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    if let Some((_, next)) = loads.iter().find(|(_, l)| load_order_key(&l.module) > key) {
+        return Edit::insert(line_start(next.span.start), line);
+    }
+    match loads.last() {
+        Some((_, last)) => {
+            let end = last.span.end;
             let at = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
             Edit::insert(at, line)
         }

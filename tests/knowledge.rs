@@ -1,0 +1,147 @@
+//! The knowledge base is data: a repo teaches the tool its own rules with .si-nixify/*.json,
+//! and every knowledge file follows schema/knowledge.schema.json.
+
+mod common;
+
+use std::path::Path;
+
+use common::{copy_fixture, read, si_nixify, snapshot};
+use serde_json::Value;
+
+#[test]
+fn a_repo_local_file_teaches_a_company_rule_with_no_code_change() {
+    let dir = copy_fixture("company-acme");
+    let out = si_nixify(dir.path())
+        .args(["generate", "--no-flake"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/company-acme/BUCK");
+    assert_eq!(read(&dir.path().join("toolchains/BUCK")), read(&golden));
+
+    let scan = si_nixify(copy_fixture("company-acme").path())
+        .args(["scan", "--json"])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&scan.stdout).unwrap();
+    let dist = &doc["distributions"][0];
+    assert_eq!(dist["rule"], "acme_fetch_node");
+    // Derived from ACME's own rule code: its `mirror` default and its path format.
+    assert!(dist["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["url"]
+            == "https://mirror.acme.example/dist/node/v20.11.0/node-v20.11.0-linux-x86_64.tar.xz"));
+    let node = doc["required_tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["binary"] == "node")
+        .unwrap();
+    assert_eq!(node["nix"], "nodejs");
+}
+
+#[test]
+fn without_the_local_file_the_unknown_rules_are_left_alone_and_named() {
+    let dir = copy_fixture("company-acme");
+    std::fs::remove_dir_all(dir.path().join(".si-nixify")).unwrap();
+    let before = snapshot(dir.path());
+    let out = si_nixify(dir.path())
+        .args(["generate", "--no-flake"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("knowledge base does not know rule `acme_fetch_node`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("knowledge base does not know rule `acme_hermetic_node_toolchain`"),
+        "{err}"
+    );
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "unknown rules stay byte-identical"
+    );
+}
+
+#[test]
+fn a_broken_local_file_is_an_error_with_its_location() {
+    let dir = copy_fixture("company-acme");
+    let file = dir.path().join(".si-nixify/acme.json");
+    std::fs::write(
+        &file,
+        read(&file).replace("\"version_attr\"", "\"versoin_attr\""),
+    )
+    .unwrap();
+    let out = si_nixify(dir.path()).arg("scan").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains(".si-nixify/acme.json:5:"), "{err}");
+    assert!(err.contains("unknown field `versoin_attr`"), "{err}");
+}
+
+/// Every built-in and fixture knowledge file validates against the published JSON schema,
+/// and the schema rejects a file the tool rejects.
+#[test]
+fn knowledge_files_follow_the_json_schema() {
+    let Some(python) = std::env::var_os("SI_NIXIFY_PYTHON") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must set SI_NIXIFY_PYTHON (see .ci/install)"
+        );
+        println!("skipped: set SI_NIXIFY_PYTHON to a python with jsonschema");
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<String> = std::fs::read_dir(root.join("toolchains"))
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    files.push(
+        root.join("tests/fixtures/company-acme/.si-nixify/acme.json")
+            .display()
+            .to_string(),
+    );
+    let bad = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        bad.path(),
+        r#"{"family": "x", "toolchains": [{"rule": "r"}]}"#,
+    )
+    .unwrap();
+    let script = r#"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+for f in sys.argv[3:]:
+    jsonschema.validate(json.load(open(f)), schema)
+try:
+    jsonschema.validate(json.load(open(sys.argv[2])), schema)
+except jsonschema.ValidationError:
+    print("rejected the bad file")
+"#;
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(root.join("schema/knowledge.schema.json"))
+        .arg(bad.path())
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        "rejected the bad file"
+    );
+    assert!(files.len() >= 8, "{files:?}");
+}
