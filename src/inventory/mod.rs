@@ -95,6 +95,23 @@ impl Context {
     pub fn buck(&self) -> &Module {
         self.sources.buck_module()
     }
+
+    /// This context with toolchains/BUCK's text replaced and no flake (for fuzzing and
+    /// property tests: many BUCK texts against one repo, nothing on disk changes).
+    pub fn with_buck_text(&self, text: String) -> Result<Context, UserError> {
+        Ok(Context {
+            repo: self.repo.clone(),
+            know: self.know.clone(),
+            sources: self.sources.with_buck_text(&self.repo, text)?,
+            flake: None,
+        })
+    }
+}
+
+/// Inventory and plan in one: the rewrite `generate` would write for toolchains/BUCK.
+pub fn rewrite(ctx: &Context) -> Result<crate::plan::Plan, UserError> {
+    let inv = take(ctx)?;
+    crate::plan::plan(ctx, &inv)
 }
 
 pub fn take(ctx: &Context) -> Result<Inventory, UserError> {

@@ -26,17 +26,32 @@ pub struct Sources {
 impl Sources {
     /// Read `buck` and everything it loads. A file is read once however often it is loaded.
     pub fn read(repo: &Repo, buck: &Path) -> Result<Sources, UserError> {
+        let module = Module::read(&repo.root, buck)?;
+        Sources::closure(repo, module, BTreeMap::new())
+    }
+
+    /// The same files, with toolchains/BUCK's text replaced (fuzzing and property tests
+    /// rewrite many BUCK texts against one repo without touching the disk).
+    pub fn with_buck_text(&self, repo: &Repo, text: String) -> Result<Sources, UserError> {
+        let module = Module::parse(&self.buck, text)?;
+        let mut known = self.modules.clone();
+        known.remove(&self.buck);
+        Sources::closure(repo, module, known)
+    }
+
+    /// `buck` and the closure of its loads; files in `known` are not read again.
+    fn closure(repo: &Repo, buck: Module, mut known: BTreeMap<PathBuf, Module>) -> Result<Sources, UserError> {
         let mut sources = Sources {
-            buck: buck.to_path_buf(),
+            buck: buck.path.clone(),
             modules: BTreeMap::new(),
             load_targets: BTreeMap::new(),
         };
-        let mut queue = VecDeque::from([buck.to_path_buf()]);
-        while let Some(path) = queue.pop_front() {
+        let mut queue = VecDeque::from([buck]);
+        while let Some(module) = queue.pop_front() {
+            let path = module.path.clone();
             if sources.modules.contains_key(&path) {
                 continue;
             }
-            let module = Module::read(&repo.root, &path)?;
             for load in module.loads() {
                 if repo.is_external_unavailable(&load.module) {
                     continue;
@@ -46,7 +61,13 @@ impl Sources {
                 sources
                     .load_targets
                     .insert((path.clone(), load.module.clone()), target.clone());
-                queue.push_back(target);
+                if !sources.modules.contains_key(&target) && !queue.iter().any(|m| m.path == target) {
+                    let next = match known.remove(&target) {
+                        Some(m) => m,
+                        None => Module::read(&repo.root, &target)?,
+                    };
+                    queue.push_back(next);
+                }
             }
             sources.modules.insert(path, module);
         }
@@ -71,7 +92,7 @@ impl Sources {
         let mut name = name.to_owned();
         for _ in 0..64 {
             let module = self.modules.get(&file)?;
-            if defines(module, &name) {
+            if module.defines(&name) {
                 return Some((module, name));
             }
             let (label, their) = module.loaded_symbol(&name)?;
@@ -105,10 +126,3 @@ impl Sources {
     }
 }
 
-fn defines(module: &Module, name: &str) -> bool {
-    module.stmts.iter().any(|s| match s {
-        Stmt::Def(d) => d.name == name,
-        Stmt::Assign { targets, .. } => targets.iter().any(|t| t == name),
-        _ => false,
-    })
-}

@@ -8,7 +8,13 @@ use crate::error::UserError;
 /// A unified diff of one file, `a/…` and `b/…` headers as git writes them.
 pub fn unified_diff(path: &Path, old: &str, new: &str) -> String {
     let name = path.display().to_string();
-    similar::TextDiff::from_lines(old, new)
+    // Patience with a deadline: Myers is O(N·D), which a 50 MB file with tens of thousands
+    // of scattered edits turns into minutes; past the deadline the diff is still correct,
+    // only perhaps not minimal.
+    similar::TextDiff::configure()
+        .algorithm(similar::Algorithm::Patience)
+        .deadline(std::time::Instant::now() + std::time::Duration::from_secs(5))
+        .diff_lines(old, new)
         .unified_diff()
         .context_radius(3)
         .header(&format!("a/{name}"), &format!("b/{name}"))
