@@ -21,7 +21,11 @@ fn assert_refused(dir: &Path, expected: &[&str]) {
     for noise in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
         assert!(!err.contains(noise), "{err}");
     }
-    assert_eq!(snapshot(dir), before, "a refused run must leave every file as it was");
+    assert_eq!(
+        snapshot(dir),
+        before,
+        "a refused run must leave every file as it was"
+    );
 }
 
 #[test]
@@ -49,7 +53,13 @@ fn read_only_toolchains_buck() {
     let dir = copy_fixture("si-latest");
     let buck = dir.path().join("toolchains/BUCK");
     std::fs::set_permissions(&buck, std::fs::Permissions::from_mode(0o444)).unwrap();
-    assert_refused(dir.path(), &["toolchains/BUCK:1:1: `toolchains/BUCK` is read-only", "chmod u+w"]);
+    assert_refused(
+        dir.path(),
+        &[
+            "toolchains/BUCK:1:1: `toolchains/BUCK` is read-only",
+            "chmod u+w",
+        ],
+    );
 }
 
 #[test]
@@ -60,17 +70,25 @@ fn invalid_utf8_in_toolchains_buck() {
     let at = bytes.windows(7).position(|w| w == b"20.1.0\"").unwrap();
     bytes[at] = 0xff;
     std::fs::write(&buck, bytes).unwrap();
-    assert_refused(dir.path(), &["toolchains/BUCK:12:16: the file is not valid UTF-8"]);
+    assert_refused(
+        dir.path(),
+        &["toolchains/BUCK:12:16: the file is not valid UTF-8"],
+    );
 }
 
 #[test]
 fn invalid_utf8_in_a_loaded_bzl() {
     let dir = copy_fixture("si-latest");
-    let bzl = dir.path().join("prelude-si/toolchains/rust_distribution.bzl");
+    let bzl = dir
+        .path()
+        .join("prelude-si/toolchains/rust_distribution.bzl");
     let mut bytes = std::fs::read(&bzl).unwrap();
     bytes.splice(0..0, *b"# \xc3\x28\n");
     std::fs::write(&bzl, bytes).unwrap();
-    assert_refused(dir.path(), &["prelude-si/toolchains/rust_distribution.bzl:1:3: the file is not valid UTF-8"]);
+    assert_refused(
+        dir.path(),
+        &["prelude-si/toolchains/rust_distribution.bzl:1:3: the file is not valid UTF-8"],
+    );
 }
 
 #[test]
@@ -82,7 +100,13 @@ fn toolchains_buck_that_is_a_symlink_out_of_the_repo_is_not_written_through() {
     std::fs::remove_file(dir.path().join("toolchains/BUCK")).unwrap();
     std::os::unix::fs::symlink(&target, dir.path().join("toolchains/BUCK")).unwrap();
     let outside_before = read(&target);
-    assert_refused(dir.path(), &["refusing to write `toolchains/BUCK`", "outside the repo root"]);
+    assert_refused(
+        dir.path(),
+        &[
+            "refusing to write `toolchains/BUCK`",
+            "outside the repo root",
+        ],
+    );
     assert_eq!(read(&target), outside_before);
 }
 
@@ -112,17 +136,30 @@ fn two_generate_runs_at_once_agree_with_one() {
     let (a, b) = (spawn(), spawn());
     for child in [a, b] {
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/si-latest");
-    assert_eq!(read(&dir.path().join("toolchains/BUCK")), read(&golden.join("BUCK")));
-    assert_eq!(read(&dir.path().join("flake.nix")), read(&golden.join("flake.nix")));
+    assert_eq!(
+        read(&dir.path().join("toolchains/BUCK")),
+        read(&golden.join("BUCK"))
+    );
+    assert_eq!(
+        read(&dir.path().join("flake.nix")),
+        read(&golden.join("flake.nix"))
+    );
     let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("toolchains"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with(".tmp"))
         .collect();
-    assert!(leftovers.is_empty(), "temp files left behind: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "temp files left behind: {leftovers:?}"
+    );
 }
 
 #[test]
@@ -132,4 +169,22 @@ fn a_failing_second_file_leaves_the_first_unwritten() {
     let flake = dir.path().join("flake.nix");
     std::fs::set_permissions(&flake, std::fs::Permissions::from_mode(0o444)).unwrap();
     assert_refused(dir.path(), &["`flake.nix` is read-only"]);
+}
+
+#[test]
+fn binary_only_link_flags_that_cannot_move_are_refused_with_the_reason() {
+    let dir = copy_fixture("si-older");
+    let buck = dir.path().join("toolchains/BUCK");
+    std::fs::write(
+        &buck,
+        read(&buck).replace(
+            "        \"-nostdlib++\",\n",
+            "        \"-nostdlib++\",\n        \"-Wl,-z,now\",\n",
+        ),
+    )
+    .unwrap();
+    assert_refused(
+        dir.path(),
+        &["toolchains/BUCK:32:5: `binary_linker_flags` of `cxx` has no place in `system_cxx_toolchain`", "it still holds flags", "only final executables"],
+    );
 }

@@ -32,7 +32,10 @@ fn big_buck(base: &str, bytes: usize) -> String {
 fn children_max_rss_kib() -> i64 {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: getrusage only writes the struct it is given.
-    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) }, 0);
+    assert_eq!(
+        unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) },
+        0
+    );
     usage.ru_maxrss
 }
 
@@ -41,7 +44,11 @@ fn generate_dry_run(repo: &Path) {
         .args(["generate", "--dry-run", "--no-flake", "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["changed"], true);
 }
@@ -65,5 +72,8 @@ fn fifty_megabytes_finish_in_memory_proportional_to_the_input() {
     // Ten times the input may take at most fifteen times the memory (linear, with slack for
     // the fixed start-up cost measured in the small run).
     assert!(ratio <= 15.0, "peak RSS grew {ratio:.1}x for 10x input");
-    assert!(large < 40 * 50 * 1024, "peak RSS {large} KiB is over 40x the input");
+    assert!(
+        large < 40 * 50 * 1024,
+        "peak RSS {large} KiB is over 40x the input"
+    );
 }

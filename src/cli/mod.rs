@@ -70,13 +70,42 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    match run(cli) {
-        Ok(code) => code,
-        Err(e) => {
+    // A bug must not greet the user with a Rust panic and a backtrace: say what happened and
+    // that nothing was written (every write is a rename of a complete temp file, so a panic
+    // can never leave a half-written file).
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let _ = writeln!(
+            std::io::stderr(),
+            "error: internal error in si-nixify{at}: {what}\n  help: nothing was written; please report this with the input files"
+        );
+    }));
+    match std::panic::catch_unwind(|| run(cli)) {
+        Ok(Ok(code)) => code,
+        Ok(Err(e)) => {
+            if is_broken_pipe(&e) {
+                return exit::OK;
+            }
             let _ = writeln!(std::io::stderr(), "error: {e:#}");
             exit::BAD_INPUT
         }
+        Err(_) => exit::BAD_INPUT,
     }
+}
+
+/// `si-nixify scan | head` closes stdout early; that is not an error worth a message.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {

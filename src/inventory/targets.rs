@@ -56,6 +56,14 @@ impl<'a> Call<'a> {
         self.args.iter().find(|a| a.name.as_deref() == Some(name))
     }
 
+    /// The span of the rule name being called (`hermetic_rust_toolchain` in `…(`).
+    pub fn rule_span(&self) -> Span {
+        match &self.node.expr {
+            crate::read::Expr::Call { func, .. } => func.span,
+            _ => self.node.span,
+        }
+    }
+
     pub fn name(&self) -> Option<&'a str> {
         self.kwarg("name").and_then(|a| a.value.as_str())
     }

@@ -46,7 +46,13 @@ pub fn plan(
         let remove: Vec<bool> = load
             .symbols
             .iter()
-            .map(|s| used_before.contains(&s.local) && !used_after.contains(&s.local))
+            .map(|s| {
+                // Unused now: either it was used before, or it names a download rule the
+                // knowledge base knows (loaded but never called is still dead weight).
+                let known_download = ctx.know.distributions.contains_key(&s.their)
+                    || ctx.know.toolchains.contains_key(&s.their);
+                !used_after.contains(&s.local) && (used_before.contains(&s.local) || known_download)
+            })
             .collect();
         if !remove.iter().any(|r| *r) {
             continue;

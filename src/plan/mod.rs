@@ -173,11 +173,10 @@ impl<'a> Planner<'a> {
             self.warnings.push(w.clone());
         }
         let schema = &schema.schema;
-        let Expr::Call { func, .. } = &call.node.expr else {
-            unreachable!("calls() only yields calls")
-        };
-        self.edits
-            .push(Edit::replace(func.span, rule.replacement.rule.clone()));
+        self.edits.push(Edit::replace(
+            call.rule_span(),
+            rule.replacement.rule.clone(),
+        ));
         self.change(
             &target,
             line,
@@ -408,7 +407,11 @@ impl<'a> Planner<'a> {
         if let ArgFate::Keep { rename, .. } = &fate {
             let final_name = rename.as_ref().map_or(name, |(to, _)| to.as_str());
             if !schema.accepts(final_name) {
-                return Err(self.not_in_schema(schema, target, name, final_name, line));
+                let known = rule.attrs.get(name).and_then(|a| match a {
+                    AttrAction::DropIfEmpty { reason } => Some(reason.as_str()),
+                    _ => None,
+                });
+                return Err(self.not_in_schema(schema, target, name, final_name, line, known));
             }
         }
         Ok(fate)
@@ -421,9 +424,15 @@ impl<'a> Planner<'a> {
         name: &str,
         final_name: &str,
         line: usize,
+        dropped_only_if_empty: Option<&str>,
     ) -> UserError {
+        let why = match dropped_only_if_empty {
+            // The knowledge base drops it only when empty, and this one holds flags.
+            Some(reason) => format!("it still holds flags, and {reason}"),
+            None => "the knowledge base says nothing about it".to_owned(),
+        };
         UserError::new(format!(
-            "`{name}` of `{target}` has no place in `{}`: its schema ({}:{}) has no settable attr `{final_name}`, and the knowledge base says nothing about it",
+            "`{name}` of `{target}` has no place in `{}`: its schema ({}:{}) has no settable attr `{final_name}`, and {why}",
             schema.rule,
             schema.file.display(),
             schema.line
@@ -480,10 +489,8 @@ impl<'a> Planner<'a> {
     }
 
     fn open_paren(&self, call: &Call) -> usize {
-        let Expr::Call { func, .. } = &call.node.expr else {
-            unreachable!("calls() only yields calls")
-        };
-        func.span.end + self.text[func.span.end..].find('(').unwrap_or(0)
+        let end = call.rule_span().end;
+        end + self.text[end..].find('(').unwrap_or(0)
     }
 
     /// Attrs the replacement needs set (`deno_exe = "deno"`), where its schema has them.

@@ -40,7 +40,11 @@ impl Sources {
     }
 
     /// `buck` and the closure of its loads; files in `known` are not read again.
-    fn closure(repo: &Repo, buck: Module, mut known: BTreeMap<PathBuf, Module>) -> Result<Sources, UserError> {
+    fn closure(
+        repo: &Repo,
+        buck: Module,
+        mut known: BTreeMap<PathBuf, Module>,
+    ) -> Result<Sources, UserError> {
         let mut sources = Sources {
             buck: buck.path.clone(),
             modules: BTreeMap::new(),
@@ -61,7 +65,8 @@ impl Sources {
                 sources
                     .load_targets
                     .insert((path.clone(), load.module.clone()), target.clone());
-                if !sources.modules.contains_key(&target) && !queue.iter().any(|m| m.path == target) {
+                if !sources.modules.contains_key(&target) && !queue.iter().any(|m| m.path == target)
+                {
                     let next = match known.remove(&target) {
                         Some(m) => m,
                         None => Module::read(&repo.root, &target)?,
@@ -125,4 +130,3 @@ impl Sources {
         self.value_of(target, their)
     }
 }
-
