@@ -417,3 +417,35 @@ fn upstream_shapes_come_out_on_system_rules() {
         "the JSON load goes with its last use: {text}"
     );
 }
+
+/// Buildozer applying the equivalent edits by hand (benches/buildozer-si-latest.txt) writes the
+/// same file byte for byte: an independent check of the splices, and the baseline that
+/// benches/compare.sh times.
+#[test]
+fn buildozer_with_the_equivalent_edits_writes_the_same_file() {
+    let Some(buildozer) = common::tool("SI_NIXIFY_BUILDOZER", "buildozer") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install buildozer (see .ci/install)"
+        );
+        println!("skipped: buildozer not found (set SI_NIXIFY_BUILDOZER)");
+        return;
+    };
+    let dir = copy_fixture("si-latest");
+    let commands = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/buildozer-si-latest.txt");
+    let out = std::process::Command::new(buildozer)
+        .current_dir(dir.path().join("toolchains"))
+        .arg("-f")
+        .arg(commands)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        read(&dir.path().join("toolchains/BUCK")),
+        golden("si-latest")
+    );
+}

@@ -1,8 +1,10 @@
-//! `si-nixify scan`: print the inventory as a table or as JSON.
+//! `si-nixify scan`: print the inventory as a table or as JSON; `--all` audits every BUCK and
+//! .bzl file of the repo for remote references.
 
 use std::io::Write;
+use std::path::PathBuf;
 
-use crate::inventory::{self, Context, Inventory};
+use crate::inventory::{self, all, Context, Inventory};
 use crate::repo::Repo;
 
 #[derive(Debug, clap::Args)]
@@ -10,21 +12,62 @@ pub struct Args {
     /// Print the schema_version 1 JSON document instead of a table.
     #[arg(long)]
     json: bool,
+    /// Walk every BUCK and .bzl file of the repo (honouring .gitignore and [project] ignore)
+    /// and list every remote reference; files that fail to parse are reported (exit 1).
+    #[arg(long)]
+    all: bool,
 }
 
 pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32> {
+    if args.all {
+        return run_all(repo, args, out);
+    }
     let ctx = Context::load(repo)?;
     let inv = inventory::take(&ctx)?;
+    emit(&inv, args, out)?;
+    Ok(super::exit::OK)
+}
+
+fn emit(inv: &Inventory, args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
     if args.json {
-        serde_json::to_writer_pretty(&mut *out, &inv)?;
+        serde_json::to_writer_pretty(&mut *out, inv)?;
         writeln!(out)?;
     } else {
-        print_table(&inv, out)?;
+        print_table(inv, out)?;
     }
     for w in &inv.warnings {
         eprintln!("warning: {w}");
     }
-    Ok(super::exit::OK)
+    Ok(())
+}
+
+/// The toolchains inventory (when the repo has a readable one) with the whole repo's remote
+/// references; parse failures anywhere are listed, not fatal.
+fn run_all(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32> {
+    let scan = all::scan(&repo)?;
+    let mut failures = scan.failures;
+    let mut inv = match Context::load(repo.clone()).and_then(|ctx| inventory::take(&ctx)) {
+        Ok(inv) => inv,
+        Err(e) => {
+            failures.push(all::ParseFailure {
+                file: "toolchains".to_owned(),
+                message: e.to_string(),
+            });
+            Inventory::empty(repo.root.clone(), PathBuf::new())
+        }
+    };
+    inv.remote_references = scan.references;
+    inv.files_scanned = Some(scan.files);
+    inv.parse_failures = Some(failures.clone());
+    emit(&inv, args, out)?;
+    for f in &failures {
+        eprintln!("error: skipped {}: {}", f.file, f.message);
+    }
+    Ok(if failures.is_empty() {
+        super::exit::OK
+    } else {
+        super::exit::DRIFT
+    })
 }
 
 fn print_table(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
@@ -75,7 +118,11 @@ fn print_table(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
             writeln!(out, "         url unknown because {note}")?;
         }
     }
-    writeln!(out, "\nRemote references:")?;
+    let scanned = inv
+        .files_scanned
+        .map(|n| format!(" ({n} files)"))
+        .unwrap_or_default();
+    writeln!(out, "\nRemote references{scanned}:")?;
     for r in &inv.remote_references {
         writeln!(
             out,
@@ -98,6 +145,9 @@ fn print_table(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
             "  {:<14} {:<20}{}  {}",
             t.binary, t.nix, platform, t.why
         )?;
+    }
+    for d in &inv.version_drift {
+        writeln!(out, "\ndrift: {} — {}", d.message, d.fix)?;
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! artifacts, every remote reference, and the tools the toolchains will call. `scan` prints
 //! this; `plan` builds on it.
 
+pub mod all;
 pub mod distributions;
 pub mod references;
 pub mod targets;
@@ -36,6 +37,30 @@ pub struct Inventory {
     /// Pinned versions the devshell does not match (empty without a flake).
     pub version_drift: Vec<Drift>,
     pub warnings: Vec<String>,
+    /// `scan --all`: how many BUCK/.bzl files were read, and those that failed to parse.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files_scanned: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parse_failures: Option<Vec<all::ParseFailure>>,
+}
+
+impl Inventory {
+    /// An inventory with nothing in it (a repo whose toolchains could not be read).
+    pub fn empty(root: PathBuf, toolchains_file: PathBuf) -> Inventory {
+        Inventory {
+            schema_version: 1,
+            root,
+            toolchains_file,
+            targets: Vec::new(),
+            distributions: Vec::new(),
+            remote_references: Vec::new(),
+            required_tools: Vec::new(),
+            version_drift: Vec::new(),
+            warnings: Vec::new(),
+            files_scanned: None,
+            parse_failures: None,
+        }
+    }
 }
 
 /// Which Nix file holds the devshell.
@@ -151,6 +176,8 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
         required_tools,
         version_drift: Vec::new(),
         warnings,
+        files_scanned: None,
+        parse_failures: None,
     };
     if let Some(flake) = &ctx.flake {
         inv.version_drift = crate::flake::drift::find(&ctx.repo.root, &inv, flake, &ctx.know);

@@ -90,6 +90,11 @@ fn visit_statements<'a>(stmts: &'a [Stmt], visit: &mut impl FnMut(&'a Node)) {
 /// whitespace, a quote, or a closing bracket, as in prose and docstrings.
 pub fn urls_in(text: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
+    // Most string literals hold no URL: one memchr-backed search for "://" rules them out
+    // (a `str::find` per scheme per literal showed up in `scan --all` profiles).
+    if memchr::memmem::find(text.as_bytes(), b"://").is_none() {
+        return out;
+    }
     let mut from = 0;
     while let Some(found) = ["https://", "http://"]
         .iter()

@@ -55,6 +55,7 @@ pub fn plan(ctx: &Context, inv: &Inventory) -> Result<Plan, UserError> {
         changes: Vec::new(),
         warnings: inv.warnings.clone(),
         added_rules: Vec::new(),
+        schemas: std::collections::BTreeMap::new(),
     };
     let calls = calls(module);
     let dists: Vec<&str> = inv
@@ -109,6 +110,9 @@ struct Planner<'a> {
     warnings: Vec<String>,
     /// Replacement rules the BUCK file now calls, with the load label the knowledge base gives.
     added_rules: Vec<(String, String)>,
+    /// Schemas already read, by (rule, load label): every hermetic target of a family checks
+    /// against the same one, and reading it means parsing a prelude file.
+    schemas: std::collections::BTreeMap<(String, String), schemas::Found>,
 }
 
 /// A list inside an attr value, with which of its elements to remove.
@@ -140,6 +144,16 @@ impl ArgFate {
 }
 
 impl<'a> Planner<'a> {
+    fn schema_of(&mut self, rule: &str, label: &str) -> Result<schemas::Found, UserError> {
+        let key = (rule.to_owned(), label.to_owned());
+        if let Some(found) = self.schemas.get(&key) {
+            return Ok(found.clone());
+        }
+        let found = schemas::for_rule(self.ctx, self.module, rule, label)?;
+        self.schemas.insert(key, found.clone());
+        Ok(found)
+    }
+
     fn change(&mut self, target: &str, line: usize, action: &str, detail: String, reason: String) {
         self.changes.push(Change {
             target: target.to_owned(),
@@ -168,9 +182,11 @@ impl<'a> Planner<'a> {
     fn replace_hermetic(&mut self, call: &Call, line: usize) -> Result<(), UserError> {
         let (_, rule) = &self.ctx.know.toolchains[call.rule];
         let target = call.name().unwrap_or_default().to_owned();
-        let schema = schemas::for_replacement(self.ctx, self.module, rule)?;
+        let schema = self.schema_of(&rule.replacement.rule, &rule.replacement.load)?;
         if let Some(w) = &schema.warning {
-            self.warnings.push(w.clone());
+            if !self.warnings.contains(w) {
+                self.warnings.push(w.clone());
+            }
         }
         let schema = &schema.schema;
         self.edits.push(Edit::replace(
@@ -321,7 +337,7 @@ impl<'a> Planner<'a> {
             if switched_off || exists {
                 continue;
             }
-            let found = schemas::for_rule(self.ctx, self.module, &add.rule, &add.load)?;
+            let found = self.schema_of(&add.rule, &add.load)?;
             if let Some(w) = found.warning {
                 self.warnings.push(w);
             }

@@ -4,23 +4,14 @@
 
 use crate::error::UserError;
 use crate::inventory::Context;
-use crate::know::ToolchainRule;
 use crate::read::schema::{rule_schema, AttrSchema, RuleSchema};
 use crate::read::Module;
 use crate::repo::{resolve_load, Label};
 
+#[derive(Clone)]
 pub struct Found {
     pub schema: RuleSchema,
     pub warning: Option<String>,
-}
-
-/// The schema of the rule that replaces a hermetic toolchain.
-pub fn for_replacement(
-    ctx: &Context,
-    buck: &Module,
-    rule: &ToolchainRule,
-) -> Result<Found, UserError> {
-    for_rule(ctx, buck, &rule.replacement.rule, &rule.replacement.load)
 }
 
 /// The schema of rule `name`: through BUCK's own load of it, else from `label`.
