@@ -17,9 +17,13 @@ thread_local! {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     CTX.with(|ctx| {
-        let Ok(input) = ctx.with_buck_text(text.to_owned()) else { return };
+        let Ok(input) = ctx.with_buck_text(text.to_owned()) else {
+            return;
+        };
         let Ok(plan) = rewrite(&input) else { return };
         let output = input
             .with_buck_text(plan.new.clone())

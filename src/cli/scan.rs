@@ -42,10 +42,10 @@ fn emit(inv: &Inventory, args: &Args, out: &mut impl Write) -> anyhow::Result<()
 }
 
 /// The toolchains inventory (when the repo has a readable one) with the whole repo's remote
-/// references; parse failures anywhere are listed, not fatal.
+/// references, written as they are found (memory stays flat on any repo size); parse
+/// failures anywhere are listed, not fatal.
 fn run_all(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32> {
-    let scan = all::scan(&repo)?;
-    let mut failures = scan.failures;
+    let mut failures = Vec::new();
     let mut inv = match Context::load(repo.clone()).and_then(|ctx| inventory::take(&ctx)) {
         Ok(inv) => inv,
         Err(e) => {
@@ -56,10 +56,57 @@ fn run_all(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
             Inventory::empty(repo.root.clone(), PathBuf::new())
         }
     };
-    inv.remote_references = scan.references;
-    inv.files_scanned = Some(scan.files);
-    inv.parse_failures = Some(failures.clone());
-    emit(&inv, args, out)?;
+    inv.remote_references.clear();
+    let mut io_error = None;
+    let (files, more) = if args.json {
+        let mut doc = serde_json::to_value(&inv)?;
+        let map = doc.as_object_mut().map(std::mem::take).unwrap_or_default();
+        writeln!(out, "{{")?;
+        for (key, value) in map.iter().filter(|(k, _)| *k != "remote_references") {
+            writeln!(
+                out,
+                "  {}: {},",
+                serde_json::to_string(key)?,
+                indented(value, 2)?
+            )?;
+        }
+        write!(out, "  \"remote_references\": [")?;
+        let mut first = true;
+        let scanned = all::scan_streaming(&repo, |r| {
+            let line = serde_json::to_string(&r).unwrap_or_default();
+            let sep = if std::mem::take(&mut first) { "" } else { "," };
+            if let Err(e) = write!(out, "{sep}\n    {line}") {
+                io_error.get_or_insert(e);
+            }
+        })?;
+        writeln!(out, "{}],", if first { "" } else { "\n  " })?;
+        scanned
+    } else {
+        print_head(&inv, out)?;
+        writeln!(out, "\nRemote references (whole repo):")?;
+        all::scan_streaming(&repo, |r| {
+            if let Err(e) = print_reference(&r, out) {
+                io_error.get_or_insert(e);
+            }
+        })?
+    };
+    if let Some(e) = io_error {
+        return Err(e.into());
+    }
+    failures.extend(more);
+    if args.json {
+        writeln!(out, "  \"files_scanned\": {files},")?;
+        let failures_json = serde_json::to_value(&failures)?;
+        writeln!(
+            out,
+            "  \"parse_failures\": {}",
+            indented(&failures_json, 2)?
+        )?;
+        writeln!(out, "}}")?;
+    } else {
+        writeln!(out, "  ({files} files read)")?;
+        print_tail(&inv, out)?;
+    }
     for f in &failures {
         eprintln!("error: skipped {}: {}", f.file, f.message);
     }
@@ -70,7 +117,33 @@ fn run_all(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
     })
 }
 
+/// Pretty JSON of `value`, its continuation lines indented by `by` spaces.
+fn indented(value: &serde_json::Value, by: usize) -> serde_json::Result<String> {
+    let pretty = serde_json::to_string_pretty(value)?;
+    Ok(pretty.replace('\n', &format!("\n{}", " ".repeat(by))))
+}
+
 fn print_table(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
+    print_head(inv, out)?;
+    writeln!(out, "\nRemote references:")?;
+    for r in &inv.remote_references {
+        print_reference(r, out)?;
+    }
+    print_tail(inv, out)
+}
+
+fn print_reference(r: &inventory::RemoteReference, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "  {}:{}  {:<14} {}",
+        r.file,
+        r.line,
+        r.kind,
+        r.url.as_deref().unwrap_or("")
+    )
+}
+
+fn print_head(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
     writeln!(
         out,
         "{} ({})",
@@ -118,21 +191,10 @@ fn print_table(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
             writeln!(out, "         url unknown because {note}")?;
         }
     }
-    let scanned = inv
-        .files_scanned
-        .map(|n| format!(" ({n} files)"))
-        .unwrap_or_default();
-    writeln!(out, "\nRemote references{scanned}:")?;
-    for r in &inv.remote_references {
-        writeln!(
-            out,
-            "  {}:{}  {:<14} {}",
-            r.file,
-            r.line,
-            r.kind,
-            r.url.as_deref().unwrap_or("")
-        )?;
-    }
+    Ok(())
+}
+
+fn print_tail(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
     writeln!(out, "\nRequired tools (from PATH once rewritten):")?;
     for t in &inv.required_tools {
         let platform = t

@@ -28,8 +28,9 @@ pub struct RepoScan {
     pub failures: Vec<ParseFailure>,
 }
 
-/// The Starlark files Buck2 would read: build files by `[buildfile] name` and `.bzl` files.
-pub fn starlark_files(repo: &Repo) -> Result<Vec<PathBuf>, UserError> {
+/// The Starlark files Buck2 would read (build files by `[buildfile] name`, and `.bzl`
+/// files), as a lazy walk in a stable order: nothing is collected up front.
+pub fn starlark_files(repo: &Repo) -> Result<impl Iterator<Item = PathBuf> + '_, UserError> {
     let mut overrides = OverrideBuilder::new(&repo.root);
     for glob in repo.ignore_globs() {
         // `[project] ignore` entries name paths from the root; ignore a directory's contents too.
@@ -45,16 +46,18 @@ pub fn starlark_files(repo: &Repo) -> Result<Vec<PathBuf>, UserError> {
         UserError::new(format!("bad `[project] ignore`: {e}")).in_file(Path::new(".buckconfig"))
     })?;
     let names = repo.buildfile_names();
-    let mut files: Vec<PathBuf> = WalkBuilder::new(&repo.root)
+    let walk = WalkBuilder::new(&repo.root)
         .hidden(false)
         .git_ignore(true)
         .require_git(false)
         .overrides(overrides)
+        .sort_by_file_name(|a, b| a.cmp(b))
         .filter_entry(|e| e.file_name() != ".git" && e.file_name() != "buck-out")
-        .build()
+        .build();
+    Ok(walk
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-        .filter(|e| {
+        .filter(move |e| {
             let name = e.file_name().to_string_lossy();
             name.ends_with(".bzl") || names.iter().any(|n| *n == name)
         })
@@ -63,36 +66,56 @@ pub fn starlark_files(repo: &Repo) -> Result<Vec<PathBuf>, UserError> {
                 .strip_prefix(&repo.root)
                 .unwrap_or(e.path())
                 .to_path_buf()
-        })
-        .collect();
-    files.sort();
-    Ok(files)
+        }))
 }
 
-/// Parse every file in parallel and keep only its remote references.
-pub fn scan(repo: &Repo) -> Result<RepoScan, UserError> {
-    let files = starlark_files(repo)?;
-    let results: Vec<Result<Vec<RemoteReference>, ParseFailure>> = files
-        .par_iter()
-        .map(|path| {
-            Module::read(&repo.root, path)
-                .map(|m| references::in_module(&m))
-                .map_err(|e| ParseFailure {
-                    file: path.display().to_string(),
-                    message: e.to_string(),
-                })
-        })
-        .collect();
-    let mut out = RepoScan {
-        files: files.len(),
-        ..RepoScan::default()
-    };
-    for r in results {
-        match r {
-            Ok(refs) => out.references.extend(refs),
-            Err(f) => out.failures.push(f),
+/// How many files are parsed in parallel before their references are handed on: memory
+/// stays bounded by one batch, however large the repo.
+const BATCH: usize = 512;
+
+/// Parse every file, in parallel batches, handing each file's remote references to `sink`
+/// in walk order. Returns the number of files read and those that failed to parse.
+pub fn scan_streaming(
+    repo: &Repo,
+    mut sink: impl FnMut(RemoteReference),
+) -> Result<(usize, Vec<ParseFailure>), UserError> {
+    let mut files = starlark_files(repo)?;
+    let mut count = 0;
+    let mut failures = Vec::new();
+    loop {
+        let batch: Vec<PathBuf> = files.by_ref().take(BATCH).collect();
+        if batch.is_empty() {
+            break;
+        }
+        count += batch.len();
+        let results: Vec<Result<Vec<RemoteReference>, ParseFailure>> = batch
+            .par_iter()
+            .map(|path| {
+                Module::read(&repo.root, path)
+                    .map(|m| references::in_module(&m))
+                    .map_err(|e| ParseFailure {
+                        file: path.display().to_string(),
+                        message: e.to_string(),
+                    })
+            })
+            .collect();
+        for r in results {
+            match r {
+                Ok(refs) => refs.into_iter().for_each(&mut sink),
+                Err(f) => failures.push(f),
+            }
         }
     }
-    out.references.sort();
-    Ok(out)
+    Ok((count, failures))
+}
+
+/// Every remote reference of the repo, collected (tests and benchmarks).
+pub fn scan(repo: &Repo) -> Result<RepoScan, UserError> {
+    let mut references = Vec::new();
+    let (files, failures) = scan_streaming(repo, |r| references.push(r))?;
+    Ok(RepoScan {
+        files,
+        references,
+        failures,
+    })
 }
