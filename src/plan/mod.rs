@@ -704,9 +704,7 @@ impl<'a> Planner<'a> {
     }
 
     fn module_loads(&self, rule: &str) -> bool {
-        self.module
-            .loads()
-            .any(|l| l.symbols.iter().any(|s| s.local == rule))
+        self.module.loaded_symbol(rule).is_some()
     }
 }
 

@@ -39,8 +39,9 @@ impl FileChange {
     }
 }
 
-/// Write every change or none: all temp files are written and synced first, and only when
-/// every one of them succeeded are they renamed over their targets.
+/// Write every change or none: all temp files (same directory as their target) are written
+/// and synced first, and only when every one of them succeeded are they renamed over their
+/// targets — so a reader sees each file old or new, never half, and permissions are kept.
 pub fn commit(root: &Path, changes: &[FileChange]) -> Result<(), UserError> {
     let mut staged = Vec::new();
     for change in changes.iter().filter(|c| !c.is_noop()) {
@@ -53,19 +54,6 @@ pub fn commit(root: &Path, changes: &[FileChange]) -> Result<(), UserError> {
         })?;
     }
     Ok(())
-}
-
-/// Write `contents` to root-relative `path` so that a reader sees the old file or the new one,
-/// never half: a temp file in the same directory, fsync, rename. Permissions are kept.
-pub fn write_atomic(root: &Path, path: &Path, contents: &str) -> Result<(), UserError> {
-    commit(
-        root,
-        &[FileChange {
-            path: path.to_path_buf(),
-            old: None,
-            new: contents.to_owned(),
-        }],
-    )
 }
 
 type Staged = (
