@@ -6,13 +6,13 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{copy_fixture, read, si_nixify, snapshot};
+use common::{copy_fixture, read, run, snapshot};
 
 /// Run `generate` on `dir`; assert exit 2, that stderr contains every `expected` piece, no
 /// panic text, and that nothing under `dir` changed.
 fn assert_refused(dir: &Path, expected: &[&str]) {
     let before = snapshot(dir);
-    let out = si_nixify(dir).arg("generate").output().unwrap();
+    let out = run(dir, &["generate"]);
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(2), "{err}");
     for piece in expected {

@@ -40,10 +40,7 @@ fn children_max_rss_kib() -> i64 {
 }
 
 fn generate_dry_run(repo: &Path) {
-    let out = common::si_nixify(repo)
-        .args(["generate", "--dry-run", "--no-flake", "--json"])
-        .output()
-        .unwrap();
+    let out = common::run(repo, &["generate", "--dry-run", "--no-flake", "--json"]);
     assert!(
         out.status.success(),
         "{}",

@@ -4,7 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{copy_fixture, fixtures, read, si_nixify, snapshot};
+use common::{copy_fixture, fixtures, read, run, snapshot};
 use si_nixify::inventory::targets::calls;
 use si_nixify::inventory::Context;
 use si_nixify::read::schema::rule_schema;
@@ -26,7 +26,7 @@ fn golden(fixture: &str) -> String {
 }
 
 fn generate(repo: &Path) -> std::process::Output {
-    si_nixify(repo).arg("generate").output().unwrap()
+    run(repo, &["generate"])
 }
 
 #[test]
@@ -54,7 +54,7 @@ fn output_parses_and_a_second_run_changes_nothing() {
         generate(dir.path());
         let first = read(&dir.path().join("toolchains/BUCK"));
         Module::parse(Path::new("toolchains/BUCK"), first.clone()).expect("output parses");
-        let again = si_nixify(dir.path()).arg("generate").output().unwrap();
+        let again = run(dir.path(), &["generate"]);
         let stdout = String::from_utf8(again.stdout).unwrap();
         assert!(stdout.contains("nothing to do"), "{fixture}: {stdout}");
         assert_eq!(
@@ -70,10 +70,7 @@ fn check_exits_1_before_and_0_after() {
     for fixture in ["si-latest", "si-older"] {
         let dir = copy_fixture(fixture);
         let before = snapshot(dir.path());
-        let check = si_nixify(dir.path())
-            .args(["generate", "--check"])
-            .output()
-            .unwrap();
+        let check = run(dir.path(), &["generate", "--check"]);
         assert_eq!(check.status.code(), Some(1), "{fixture}");
         let stdout = String::from_utf8(check.stdout).unwrap();
         assert!(
@@ -82,17 +79,11 @@ fn check_exits_1_before_and_0_after() {
         );
         assert_eq!(snapshot(dir.path()), before, "--check must not write");
         generate(dir.path());
-        let check = si_nixify(dir.path())
-            .args(["generate", "--check"])
-            .output()
-            .unwrap();
+        let check = run(dir.path(), &["generate", "--check"]);
         assert_eq!(check.status.code(), Some(0), "{fixture}");
     }
     let dir = copy_fixture("system-only");
-    let check = si_nixify(dir.path())
-        .args(["generate", "--check"])
-        .output()
-        .unwrap();
+    let check = run(dir.path(), &["generate", "--check"]);
     assert_eq!(check.status.code(), Some(0));
     assert!(String::from_utf8(check.stdout)
         .unwrap()
@@ -103,10 +94,7 @@ fn check_exits_1_before_and_0_after() {
 fn dry_run_prints_diff_and_reasons_and_writes_nothing() {
     let dir = copy_fixture("si-latest");
     let before = snapshot(dir.path());
-    let out = si_nixify(dir.path())
-        .args(["generate", "--dry-run"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["generate", "--dry-run"]);
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -268,7 +256,7 @@ fn buildifier_load_lint_passes_on_every_generated_file() {
 
 fn assert_bad_input(dir: &Path, expected_location: &str) {
     let before = snapshot(dir);
-    let out = si_nixify(dir).arg("generate").output().unwrap();
+    let out = run(dir, &["generate"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(

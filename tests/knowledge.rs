@@ -5,16 +5,13 @@ mod common;
 
 use std::path::Path;
 
-use common::{copy_fixture, read, si_nixify, snapshot};
+use common::{copy_fixture, read, run, snapshot};
 use serde_json::Value;
 
 #[test]
 fn a_repo_local_file_teaches_a_company_rule_with_no_code_change() {
     let dir = copy_fixture("company-acme");
-    let out = si_nixify(dir.path())
-        .args(["generate", "--no-flake"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["generate", "--no-flake"]);
     assert!(
         out.status.success(),
         "{}",
@@ -23,10 +20,7 @@ fn a_repo_local_file_teaches_a_company_rule_with_no_code_change() {
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/company-acme/BUCK");
     assert_eq!(read(&dir.path().join("toolchains/BUCK")), read(&golden));
 
-    let scan = si_nixify(copy_fixture("company-acme").path())
-        .args(["scan", "--json"])
-        .output()
-        .unwrap();
+    let scan = run(copy_fixture("company-acme").path(), &["scan", "--json"]);
     let doc: Value = serde_json::from_slice(&scan.stdout).unwrap();
     let dist = &doc["distributions"][0];
     assert_eq!(dist["rule"], "acme_fetch_node");
@@ -51,10 +45,7 @@ fn without_the_local_file_the_unknown_rules_are_left_alone_and_named() {
     let dir = copy_fixture("company-acme");
     std::fs::remove_dir_all(dir.path().join(".si-nixify")).unwrap();
     let before = snapshot(dir.path());
-    let out = si_nixify(dir.path())
-        .args(["generate", "--no-flake"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["generate", "--no-flake"]);
     assert_eq!(out.status.code(), Some(0));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(
@@ -81,7 +72,7 @@ fn a_broken_local_file_is_an_error_with_its_location() {
         read(&file).replace("\"version_attr\"", "\"versoin_attr\""),
     )
     .unwrap();
-    let out = si_nixify(dir.path()).arg("scan").output().unwrap();
+    let out = run(dir.path(), &["scan"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains(".si-nixify/acme.json:5:"), "{err}");

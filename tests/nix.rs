@@ -5,7 +5,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{copy_fixture, read, si_nixify, snapshot};
+use common::{copy_fixture, read, run, snapshot};
 use serde_json::Value;
 
 fn manifest() -> &'static Path {
@@ -71,7 +71,7 @@ fn added_lines(old: &str, new: &str) -> Vec<String> {
 fn si_latest_flake_gets_exactly_lld_in_the_linux_list_of_buck2_build_inputs() {
     let dir = copy_fixture("si-latest");
     let before = read(&dir.path().join("flake.nix"));
-    let out = si_nixify(dir.path()).arg("generate").output().unwrap();
+    let out = run(dir.path(), &["generate"]);
     assert!(
         out.status.success(),
         "{}",
@@ -104,7 +104,7 @@ fn si_latest_flake_gets_exactly_lld_in_the_linux_list_of_buck2_build_inputs() {
 fn flake_that_already_provides_everything_is_untouched() {
     let dir = copy_fixture("system-only");
     let before = snapshot(dir.path());
-    let out = si_nixify(dir.path()).arg("generate").output().unwrap();
+    let out = run(dir.path(), &["generate"]);
     assert!(out.status.success());
     assert!(String::from_utf8(out.stdout)
         .unwrap()
@@ -116,7 +116,7 @@ fn flake_that_already_provides_everything_is_untouched() {
 fn plain_packages_list_gets_the_missing_packages() {
     let dir = copy_fixture("si-older");
     let before = read(&dir.path().join("flake.nix"));
-    let out = si_nixify(dir.path()).arg("generate").output().unwrap();
+    let out = run(dir.path(), &["generate"]);
     assert!(out.status.success());
     let after = read(&dir.path().join("flake.nix"));
     let mut added = added_lines(&before, &after);
@@ -136,10 +136,7 @@ fn plain_packages_list_gets_the_missing_packages() {
     );
     assert_parses(&dir.path().join("flake.nix"));
     // Idempotent: the second run and --check find nothing to do.
-    let check = si_nixify(dir.path())
-        .args(["generate", "--check"])
-        .output()
-        .unwrap();
+    let check = run(dir.path(), &["generate", "--check"]);
     assert_eq!(
         check.status.code(),
         Some(0),
@@ -151,10 +148,7 @@ fn plain_packages_list_gets_the_missing_packages() {
 #[test]
 fn check_and_dry_run_include_the_flake_diff() {
     let dir = copy_fixture("si-latest");
-    let out = si_nixify(dir.path())
-        .args(["generate", "--check"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["generate", "--check"]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -177,7 +171,7 @@ fn flake_syntax_error_exits_2_and_writes_neither_file() {
     )
     .unwrap();
     let before = snapshot(dir.path());
-    let out = si_nixify(dir.path()).arg("generate").output().unwrap();
+    let out = run(dir.path(), &["generate"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("flake.nix:24:"), "{err}");
@@ -193,7 +187,7 @@ fn flake_syntax_error_exits_2_and_writes_neither_file() {
 fn without_a_flake_generate_writes_a_nix_function_that_evaluates() {
     let dir = copy_fixture("si-older");
     std::fs::remove_file(dir.path().join("flake.nix")).unwrap();
-    let out = si_nixify(dir.path()).arg("generate").output().unwrap();
+    let out = run(dir.path(), &["generate"]);
     assert!(out.status.success());
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -210,10 +204,7 @@ fn without_a_flake_generate_writes_a_nix_function_that_evaluates() {
         assert_eq!(list, ["clang", "clippy", "deno", "lld", "python3", "rustc"]);
     }
     // A second run changes nothing.
-    let again = si_nixify(dir.path())
-        .args(["generate", "--check"])
-        .output()
-        .unwrap();
+    let again = run(dir.path(), &["generate", "--check"]);
     assert_eq!(again.status.code(), Some(0));
 }
 
@@ -221,10 +212,7 @@ fn without_a_flake_generate_writes_a_nix_function_that_evaluates() {
 fn init_flake_writes_a_flake_and_refuses_to_overwrite_one() {
     let dir = copy_fixture("si-older");
     std::fs::remove_file(dir.path().join("flake.nix")).unwrap();
-    let out = si_nixify(dir.path())
-        .args(["generate", "--init-flake"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["generate", "--init-flake"]);
     assert!(
         out.status.success(),
         "{}",
@@ -233,10 +221,7 @@ fn init_flake_writes_a_flake_and_refuses_to_overwrite_one() {
     let flake = read(&dir.path().join("flake.nix"));
     assert!(flake.contains("import ./nix/buck2-toolchains.nix { inherit pkgs; }"));
     assert_parses(&dir.path().join("flake.nix"));
-    let again = si_nixify(dir.path())
-        .args(["generate", "--init-flake"])
-        .output()
-        .unwrap();
+    let again = run(dir.path(), &["generate", "--init-flake"]);
     assert_eq!(again.status.code(), Some(2));
 }
 
@@ -288,10 +273,7 @@ fn template_is_what_generate_init_flake_writes_for_it() {
     common::copy_dir(&manifest().join("nix/template"), dir.path());
     std::fs::remove_file(dir.path().join("flake.nix")).unwrap();
     std::fs::remove_file(dir.path().join("nix/buck2-toolchains.nix")).unwrap();
-    let out = si_nixify(dir.path())
-        .args(["generate", "--init-flake"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["generate", "--init-flake"]);
     assert!(
         out.status.success(),
         "{}",
@@ -310,10 +292,7 @@ fn template_is_what_generate_init_flake_writes_for_it() {
 #[test]
 fn scan_reports_version_drift_with_the_line_to_change() {
     let dir = copy_fixture("si-latest");
-    let out = si_nixify(dir.path())
-        .args(["scan", "--json"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["scan", "--json"]);
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let drift = doc["version_drift"].as_array().unwrap();
     let rust = drift
@@ -360,10 +339,7 @@ fn scan_reports_version_drift_with_the_line_to_change() {
         "[toolchain]\nchannel = \"1.88.0\"\n",
     )
     .unwrap();
-    let out = si_nixify(dir.path())
-        .args(["scan", "--json"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["scan", "--json"]);
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(doc["version_drift"]
         .as_array()

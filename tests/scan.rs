@@ -2,15 +2,12 @@
 
 mod common;
 
-use common::{copy_fixture, si_nixify};
+use common::{copy_fixture, run};
 use serde_json::Value;
 
 fn scan_json(fixture: &str) -> Value {
     let dir = copy_fixture(fixture);
-    let out = si_nixify(dir.path())
-        .args(["scan", "--json"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["scan", "--json"]);
     assert!(
         out.status.success(),
         "{}",
@@ -271,7 +268,7 @@ fn system_only_repo_has_nothing_to_download() {
 #[test]
 fn scan_outside_a_buck2_repo_exits_2_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
-    let out = si_nixify(dir.path()).arg("scan").output().unwrap();
+    let out = run(dir.path(), &["scan"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.starts_with("error: "), "{err}");
@@ -288,7 +285,7 @@ fn scan_outside_a_buck2_repo_exits_2_with_one_line() {
 #[test]
 fn human_table_names_each_distribution_and_tool() {
     let dir = copy_fixture("si-latest");
-    let out = si_nixify(dir.path()).arg("scan").output().unwrap();
+    let out = run(dir.path(), &["scan"]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("rustfmt_nightly_dist"), "{text}");
@@ -305,16 +302,12 @@ fn url_that_cannot_be_derived_is_null_and_explained() {
         "ctx.actions.download_file(archive.as_output(), mirror_of(url),",
     );
     std::fs::write(&artifact, text).unwrap();
-    let out = si_nixify(dir.path())
-        .args(["scan", "--json"])
-        .output()
-        .unwrap();
+    let out = run(dir.path(), &["scan", "--json"]);
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let a = linux_x86_64(find(&doc["distributions"], "name", "rust_dist"));
     assert!(a["url"].is_null());
     assert!(a["sha256"].is_string());
-    let table =
-        String::from_utf8(si_nixify(dir.path()).arg("scan").output().unwrap().stdout).unwrap();
+    let table = String::from_utf8(run(dir.path(), &["scan"]).stdout).unwrap();
     assert!(
         table
             .contains("url unknown because the URL passed to download_file in `artifact_download`"),

@@ -3,17 +3,15 @@
 
 mod common;
 
+use common::run;
+
 #[path = "../examples/gen_tree.rs"]
 mod gen_tree;
 
-use common::si_nixify;
 use serde_json::Value;
 
 fn scan_all(dir: &std::path::Path) -> (Option<i32>, Value, String) {
-    let out = si_nixify(dir)
-        .args(["scan", "--all", "--json"])
-        .output()
-        .unwrap();
+    let out = run(dir, &["scan", "--all", "--json"]);
     let doc = serde_json::from_slice(&out.stdout).unwrap();
     (
         out.status.code(),

@@ -37,6 +37,11 @@ pub fn si_nixify(repo: &Path) -> Command {
     cmd
 }
 
+/// Run `si-nixify --repo <repo> <args>` and return its output (any exit code).
+pub fn run(repo: &Path, args: &[&str]) -> std::process::Output {
+    si_nixify(repo).args(args).output().unwrap()
+}
+
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
