@@ -8,7 +8,7 @@ mod devshell;
 pub mod drift;
 pub mod generated;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use rnix::{SyntaxKind, SyntaxNode};
@@ -107,15 +107,23 @@ pub fn plan(
         .in_file(&flake.path)
         .hint("pass --no-flake to leave it alone, or --flake FILE to name the file with the devshell"));
     }
+    // What the devshell provides, per OS, computed once: reading it follows let-bindings
+    // through the whole tree, and every tool asks.
+    let provided: BTreeMap<&str, BTreeSet<String>> = ["linux", "darwin"]
+        .into_iter()
+        .map(|os| (os, flake.provided(know, Some(os))))
+        .collect();
     let mut additions: Vec<(Addition, &Segment)> = Vec::new();
     for tool in tools {
-        let platforms: Vec<Option<&str>> = match tool.platform.as_deref() {
-            Some(p) => vec![Some(p)],
-            None => vec![Some("linux"), Some("darwin")],
+        let platforms: Vec<&str> = match tool.platform.as_deref() {
+            Some(p) => vec![p],
+            None => vec!["linux", "darwin"],
         };
-        let missing = platforms
-            .iter()
-            .any(|p| !flake.provided(know, *p).contains(&tool.binary));
+        let missing = platforms.iter().any(|os| {
+            !provided
+                .get(os)
+                .is_some_and(|bins| bins.contains(&tool.binary))
+        });
         if !missing {
             continue;
         }

@@ -72,8 +72,7 @@ pub fn plan(ctx: &Context, inv: &Inventory) -> Result<Plan, UserError> {
             _ => p.fix_references(call, &dists)?,
         }
     }
-    let body_edits = p.edits.clone();
-    let without_loads = edit::apply(p.text, &body_edits).map_err(internal)?;
+    let without_loads = edit::apply(p.text, &p.edits).map_err(internal)?;
     let used = loads::used_names(&module.path, &without_loads)?;
     let added = std::mem::take(&mut p.added_rules);
     let load_edits = loads::plan(p.ctx, module, &used, &added, &mut p.changes)?;
