@@ -14,6 +14,7 @@ quick=false; [ "${1:-}" = "--quick" ] && quick=true
 
 bash .ci/install >/dev/null
 need=()
+command -v hyperfine >/dev/null || need+=(hyperfine)
 command -v rg >/dev/null || need+=(ripgrep)
 [ -x /usr/bin/time ] || need+=(time)
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,6 +1,8 @@
 # The si-nixify binary, built from Cargo.lock; the test suite runs in checkPhase with the real
 # tools it drives (buildifier for the load lint, clang and lld for doctor's link probes).
-{ lib, rustPlatform, bazel-buildtools, clang, lld }:
+# Shell completions and the man page are generated from the clap definitions by the built
+# binary itself (hidden `completions` and `man` subcommands), so they never drift from the CLI.
+{ lib, stdenv, rustPlatform, installShellFiles, bazel-buildtools, clang, lld }:
 
 rustPlatform.buildRustPackage {
   pname = "si-nixify";
@@ -14,6 +16,16 @@ rustPlatform.buildRustPackage {
   };
 
   cargoLock.lockFile = ../Cargo.lock;
+
+  nativeBuildInputs = [ installShellFiles ];
+  postInstall = lib.optionalString (stdenv.buildPlatform.canExecute stdenv.hostPlatform) ''
+    installShellCompletion --cmd si-nixify \
+      --bash <($out/bin/si-nixify completions bash) \
+      --zsh <($out/bin/si-nixify completions zsh) \
+      --fish <($out/bin/si-nixify completions fish)
+    $out/bin/si-nixify man > si-nixify.1
+    installManPage si-nixify.1
+  '';
 
   nativeCheckInputs = [ bazel-buildtools clang lld ];
   SI_NIXIFY_BUILDIFIER = "${bazel-buildtools}/bin/buildifier";

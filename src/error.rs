@@ -30,8 +30,13 @@ impl Location {
 }
 
 impl fmt::Display for Location {
+    /// `file:line:col`, or only `file` for an error about a whole file (line 0).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file.display(), self.line, self.col)
+        if self.line == 0 {
+            write!(f, "{}", self.file.display())
+        } else {
+            write!(f, "{}:{}:{}", self.file.display(), self.line, self.col)
+        }
     }
 }
 
@@ -56,13 +61,22 @@ impl UserError {
         self
     }
 
-    /// A location with only a file (for errors about a whole file).
+    /// A location with only a file, for errors about a whole file (an unreadable file has
+    /// no line to point at; `:1:1` would send the reader to the wrong place).
     pub fn in_file(self, file: &Path) -> Self {
         self.at(Location {
             file: file.to_path_buf(),
-            line: 1,
-            col: 1,
+            line: 0,
+            col: 0,
         })
+    }
+
+    /// `file:line:col: message`, without the hint.
+    pub fn headline(&self) -> String {
+        match &self.at {
+            Some(at) => format!("{at}: {}", self.message),
+            None => self.message.clone(),
+        }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {

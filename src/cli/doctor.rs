@@ -2,6 +2,9 @@
 
 use std::io::Write;
 
+use super::progress::Progress;
+use super::style::{self, count, paint};
+use super::table::{Cell, Table};
 use crate::doctor::{self, Options, Report, Status};
 use crate::inventory::Context;
 use crate::repo::Repo;
@@ -18,12 +21,17 @@ pub struct Args {
 
 pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32> {
     let ctx = Context::load(repo)?;
+    let working = Progress::working(
+        "checking tools on PATH and probing compile + link + run",
+        !args.json,
+    );
     let report = doctor::examine(
         &ctx,
         &Options {
             probe: !args.no_probe,
         },
     )?;
+    drop(working);
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &report)?;
         writeln!(out)?;
@@ -37,28 +45,30 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
     })
 }
 
-fn print_table(report: &Report, out: &mut impl Write) -> std::io::Result<()> {
-    for f in &report.findings {
-        let status = match f.status {
-            Status::Ok => "ok  ",
-            Status::Warn => "warn",
-            Status::Fail => "FAIL",
-        };
-        let mut lines = f.seen.lines();
-        writeln!(
-            out,
-            "{status}  {:<8} {:<20} {}",
-            f.check,
-            f.subject,
-            lines.next().unwrap_or_default()
-        )?;
-        for line in lines {
-            writeln!(out, "{:<36}{line}", "")?;
-        }
-        if let Some(fix) = &f.fix {
-            writeln!(out, "{:<36}fix: {fix}", "")?;
-        }
+fn status_cell(status: Status) -> Cell {
+    match status {
+        Status::Ok => Cell::styled(style::OK, "ok"),
+        Status::Warn => Cell::styled(style::WARN, "warn"),
+        Status::Fail => Cell::styled(style::ERROR, "FAIL"),
     }
+}
+
+/// One row per finding; what was seen (and the fix) continues under its first line.
+fn print_table(report: &Report, out: &mut impl Write) -> std::io::Result<()> {
+    let mut table = Table::new(0);
+    for f in &report.findings {
+        let mut seen = f.seen.trim_end().to_owned();
+        if let Some(fix) = &f.fix {
+            seen.push_str(&format!("\nfix: {fix}"));
+        }
+        table.row([
+            status_cell(f.status),
+            Cell::from(f.check.as_str()),
+            Cell::from(f.subject.as_str()),
+            Cell::from(seen),
+        ]);
+    }
+    table.write(out)?;
     let fails = report
         .findings
         .iter()
@@ -69,5 +79,15 @@ fn print_table(report: &Report, out: &mut impl Write) -> std::io::Result<()> {
         .iter()
         .filter(|f| f.status == Status::Warn)
         .count();
-    writeln!(out, "\n{fails} problem(s), {warns} warning(s)")
+    let verdict = if fails > 0 {
+        paint(style::ERROR, "not ready:")
+    } else {
+        paint(style::OK, "ready:")
+    };
+    writeln!(
+        out,
+        "\n{verdict} {}, {}",
+        count(fails, "problem", "problems"),
+        count(warns, "warning", "warnings")
+    )
 }

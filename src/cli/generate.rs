@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
+use super::report;
+use super::style::{self, count, paint};
+use super::table::{section, Table};
 use crate::error::UserError;
 use crate::flake::{self, generated, Addition};
 use crate::inventory::{self, Context, FlakeChoice, Inventory};
@@ -31,9 +34,36 @@ pub struct Args {
     /// nix/buck2-toolchains.nix.
     #[arg(long, conflicts_with_all = ["no_flake", "flake"])]
     init_flake: bool,
-    /// Print a JSON report instead of text.
-    #[arg(long)]
+    /// Print a JSON report instead of text (the same as --format json).
+    #[arg(long, conflicts_with = "format")]
     json: bool,
+    /// How to report: `text` for people; `json`; `github` for workflow annotations at
+    /// file:line; `sarif` (2.1.0) for code-scanning and other CI.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Github,
+    Sarif,
+}
+
+impl Args {
+    /// Whether this run may write files.
+    pub fn writes(&self) -> bool {
+        !(self.check || self.dry_run)
+    }
+
+    fn format(&self) -> Format {
+        if self.json {
+            Format::Json
+        } else {
+            self.format
+        }
+    }
 }
 
 /// Everything one run would change.
@@ -46,34 +76,128 @@ struct Outcome {
 
 pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32> {
     let choice = match (&args.flake, args.no_flake) {
-        (Some(f), _) => FlakeChoice::File(absolute(&repo.root, f)),
+        (Some(f), _) => FlakeChoice::File(existing_flake(&repo.root, f)?),
         (None, true) => FlakeChoice::Skip,
         (None, false) => FlakeChoice::Default,
     };
     let ctx = Context::load_with(repo, &choice)?;
     let inv = inventory::take(&ctx)?;
     let outcome = plan_all(&ctx, &inv, args)?;
-    for w in &outcome.buck.warnings {
-        eprintln!("warning: {w}");
-    }
-    for d in &inv.version_drift {
-        eprintln!("drift: {} — {}", d.message, d.fix);
-    }
     let changed = outcome.changes.iter().any(|c| !c.is_noop());
-    let writes = changed && !(args.check || args.dry_run);
+    let writes = changed && args.writes();
     if writes {
         write::commit(&ctx.repo.root, &outcome.changes)?;
     }
-    if args.json {
-        print_json(&outcome, &inv, writes, out)?;
-    } else {
-        print_text(&outcome, args, writes, out)?;
+    match args.format() {
+        Format::Json => print_json(&outcome, &inv, writes, out)?,
+        Format::Text => print_text(&outcome, &inv, args, writes, out)?,
+        Format::Github => report::github(&outcome.report(&inv), out)?,
+        Format::Sarif => report::sarif(&outcome.report(&inv), out)?,
     }
     Ok(if args.check && changed {
         super::exit::DRIFT
     } else {
         super::exit::OK
     })
+}
+
+impl Outcome {
+    /// Every finding with its place, for the CI formats.
+    fn report(&self, inv: &Inventory) -> Vec<report::Finding> {
+        let buck = self.buck.file.display().to_string();
+        let mut out = Vec::new();
+        for change in self.changes.iter().filter(|c| !c.is_noop()) {
+            let path = change.path.display().to_string();
+            if change.path == self.buck.file {
+                for c in &self.buck.changes {
+                    out.push(report::Finding::error(
+                        "out-of-date",
+                        &path,
+                        c.line.max(1),
+                        format!("{}{} {} — {} (run `si-nixify generate`)", target_prefix(c), c.action, c.detail, c.reason),
+                    ));
+                }
+            } else {
+                let additions: Vec<&Addition> = self.additions.iter().collect();
+                if additions.is_empty() || change.old.is_none() {
+                    out.push(report::Finding::error(
+                        "out-of-date",
+                        &path,
+                        1,
+                        format!("{path} would change (run `si-nixify generate`)"),
+                    ));
+                }
+                for a in additions.into_iter().filter(|_| change.old.is_some()) {
+                    out.push(report::Finding::error(
+                        "out-of-date",
+                        &path,
+                        a.line.max(1),
+                        format!("{} (run `si-nixify generate`)", addition_text(a)),
+                    ));
+                }
+            }
+        }
+        for d in &inv.version_drift {
+            out.push(report::Finding::warning(
+                "version-drift",
+                &d.file,
+                d.line.max(1),
+                format!("{}; {}", d.message, d.fix),
+            ));
+        }
+        for w in &self.buck.warnings {
+            out.push(report::Finding::from_warning(w, &buck));
+        }
+        out
+    }
+}
+
+fn target_prefix(c: &plan::Change) -> String {
+    if c.target.is_empty() {
+        String::new()
+    } else {
+        format!("{}: ", c.target)
+    }
+}
+
+fn addition_text(a: &Addition) -> String {
+    let platform = a
+        .platform
+        .as_deref()
+        .map(|p| format!(" ({p} only)"))
+        .unwrap_or_default();
+    format!(
+        "add {}{platform} to `{}` — provides {}",
+        a.nix,
+        a.list,
+        a.binaries.join(", ")
+    )
+}
+
+/// `--flake FILE` as an absolute path, when it names a file inside the repo.
+fn existing_flake(root: &Path, file: &Path) -> Result<PathBuf, UserError> {
+    let path = absolute(root, file);
+    if !path.is_file() {
+        return Err(UserError::new(format!(
+            "--flake `{}`: no such file",
+            file.display()
+        ))
+        .hint("name the Nix file whose devShell runs buck2 (e.g. --flake flake.nix), or pass --no-flake"));
+    }
+    let inside = path
+        .canonicalize()
+        .ok()
+        .zip(root.canonicalize().ok())
+        .is_some_and(|(p, r)| p.starts_with(r));
+    if !inside {
+        return Err(UserError::new(format!(
+            "--flake `{}` is outside the repo `{}`",
+            file.display(),
+            root.display()
+        ))
+        .hint("generate only edits files inside the repo; pass a flake inside it, or --no-flake"));
+    }
+    Ok(path.canonicalize().unwrap_or(path))
 }
 
 fn absolute(root: &Path, file: &Path) -> PathBuf {
@@ -139,64 +263,92 @@ fn plan_all(ctx: &Context, inv: &Inventory, args: &Args) -> Result<Outcome, User
     })
 }
 
-fn print_text(o: &Outcome, args: &Args, wrote: bool, out: &mut impl Write) -> std::io::Result<()> {
+/// The text report, in reading order: the diffs, then what changes in each file and why, then
+/// notes, drift and warnings, then one summary line.
+fn print_text(
+    o: &Outcome,
+    inv: &Inventory,
+    args: &Args,
+    wrote: bool,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
     let changed: Vec<&FileChange> = o.changes.iter().filter(|c| !c.is_noop()).collect();
-    if changed.is_empty() {
-        if o.buck.warnings.is_empty() {
-            writeln!(out, "nothing to do: {} is already on system toolchains and the devshell provides what they call", o.buck.file.display())?;
-        } else {
-            writeln!(out, "nothing si-nixify knows how to change; {} warning(s) above name what it left alone", o.buck.warnings.len())?;
-        }
-        return Ok(());
-    }
-    if args.check || args.dry_run {
+    if !args.writes() {
         for c in &changed {
-            write!(out, "{}", c.diff())?;
+            write!(out, "{}", style::diff(&c.diff()))?;
         }
     }
-    if !o.buck.is_noop() {
-        writeln!(out, "\nChanges to {}:", o.buck.file.display())?;
-        for c in &o.buck.changes {
-            let place = if c.target.is_empty() {
-                String::new()
-            } else {
-                format!("{} (line {}): ", c.target, c.line)
-            };
-            writeln!(out, "  {place}{} {} — {}", c.action, c.detail, c.reason)?;
-        }
-    }
-    for a in &o.additions {
-        let platform = a
-            .platform
-            .as_deref()
-            .map(|p| format!(" ({p} only)"))
-            .unwrap_or_default();
-        writeln!(
-            out,
-            "  devshell: add {}{platform} to `{}` (line {}) — provides {}",
-            a.nix,
-            a.list,
-            a.line,
-            a.binaries.join(", ")
-        )?;
+    for c in &changed {
+        print_file_changes(o, c, out)?;
     }
     for n in &o.notes {
-        writeln!(out, "\n{n}")?;
+        writeln!(out, "\n{} {n}", paint(style::HINT, "note:"))?;
     }
-    let names: Vec<String> = changed
+    super::scan::print_notices(&inv.version_drift, &o.buck.warnings, out)?;
+    writeln!(out, "\n{}", summary(o, &changed, args, wrote))
+}
+
+/// `Changes to <file>:` and one line per change, with its target, line and reason.
+fn print_file_changes(o: &Outcome, c: &FileChange, out: &mut impl Write) -> std::io::Result<()> {
+    let mut rows = Table::new(2);
+    if c.path == o.buck.file {
+        for change in &o.buck.changes {
+            let place = if change.target.is_empty() {
+                String::new()
+            } else {
+                format!("{} (line {})", change.target, change.line)
+            };
+            rows.row([
+                place,
+                format!("{} {}", change.action, change.detail),
+                format!("— {}", change.reason),
+            ]);
+        }
+    } else if c.old.is_none() {
+        rows.row([format!("new file, {} lines", c.new.lines().count())]);
+    } else if o.additions.is_empty() {
+        rows.row(["updated".to_owned()]);
+    } else {
+        for a in &o.additions {
+            rows.row([format!("line {}", a.line), addition_text(a)]);
+        }
+    }
+    let verb = if c.old.is_none() { "New file" } else { "Changes to" };
+    section(out, &format!("{verb} {}:", c.path.display()), &rows)
+}
+
+/// The last line: what happened, or would have.
+fn summary(o: &Outcome, changed: &[&FileChange], args: &Args, wrote: bool) -> String {
+    let names = changed
         .iter()
         .map(|c| c.path.display().to_string())
-        .collect();
-    if args.check {
-        writeln!(
-            out,
-            "\nout of date: {} (run `si-nixify generate`)",
-            names.join(", ")
-        )?;
-    } else if wrote {
-        writeln!(out, "\nwrote {}", names.join(", "))?;
+        .collect::<Vec<_>>()
+        .join(", ");
+    let files = count(changed.len(), "file", "files");
+    if changed.is_empty() {
+        return if o.buck.warnings.is_empty() {
+            format!("nothing to do: {} is already on system toolchains and the devshell provides what they call", o.buck.file.display())
+        } else {
+            let n = o.buck.warnings.len();
+            format!(
+                "nothing si-nixify knows how to change; {} above {} what it left alone",
+                count(n, "warning", "warnings"),
+                if n == 1 { "names" } else { "name" }
+            )
+        };
     }
-    Ok(())
+    if args.check {
+        format!(
+            "{} {files} out of date ({names}); run `si-nixify generate`, nothing written",
+            paint(style::ERROR, "check failed:")
+        )
+    } else if args.dry_run {
+        format!("dry run: {files} would change ({names}), nothing written")
+    } else if wrote {
+        format!("{} {files}: {names}", paint(style::OK, "wrote"))
+    } else {
+        String::new()
+    }
 }
 
 fn print_json(

@@ -4,13 +4,18 @@
 mod clean;
 mod doctor;
 mod generate;
+mod progress;
+mod report;
 mod scan;
+pub mod style;
+pub mod table;
 
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+use crate::error::UserError;
 use crate::repo::Repo;
 
 #[derive(Debug, Parser)]
@@ -23,7 +28,8 @@ pub struct Cli {
     /// The Buck2 repo (default: the project containing the current directory).
     #[arg(long, global = true, value_name = "DIR")]
     repo: Option<PathBuf>,
-    /// Colour output.
+    /// Colour output: `auto` colours a terminal unless NO_COLOR is set (CLICOLOR_FORCE forces
+    /// it); `always` and `never` win over the environment.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     color: Color,
     #[command(subcommand)]
@@ -47,6 +53,32 @@ enum Command {
     Doctor(doctor::Args),
     /// Stop buck2 and remove the stale toolchain extractions under buck-out.
     Clean(clean::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    #[command(hide = true)]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    #[command(hide = true)]
+    Man,
+}
+
+impl Command {
+    /// Whether the command may write files: only then is "nothing was written" news.
+    fn writes(&self) -> bool {
+        match self {
+            Command::Generate(args) => args.writes(),
+            Command::Clean(args) => !args.dry_run,
+            _ => false,
+        }
+    }
+}
+
+/// The clap definition, with the colour choice it is to print in (also used by the man page
+/// and completion generators, and by tests).
+pub fn command() -> clap::Command {
+    Cli::command()
 }
 
 /// Exit codes of the CLI contract.
@@ -58,7 +90,14 @@ pub mod exit {
 
 /// Run the CLI with the process's arguments; returns the exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let choice = style::requested(&args);
+    choice.write_global();
+    let parsed = command()
+        .color(style::for_clap(choice))
+        .try_get_matches_from(&args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -85,21 +124,46 @@ pub fn main() -> i32 {
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
         let _ = writeln!(
-            std::io::stderr(),
-            "error: internal error in si-nixify{at}: {what}\n  help: nothing was written; please report this with the input files"
+            anstream::stderr(),
+            "{} internal error in si-nixify{at}: {what}\n  {} nothing was written; please report this with the input files",
+            style::paint(style::ERROR, "error:"),
+            style::paint(style::HINT, "help:"),
         );
     }));
+    let writes = cli.command.writes();
     match std::panic::catch_unwind(|| run(cli)) {
         Ok(Ok(code)) => code,
         Ok(Err(e)) => {
             if is_broken_pipe(&e) {
                 return exit::OK;
             }
-            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            let _ = report_error(&e, writes, &mut anstream::stderr());
             exit::BAD_INPUT
         }
         Err(_) => exit::BAD_INPUT,
     }
+}
+
+/// `error: file:line:col: what` in red and bold, then `help:` with what to do; a command that
+/// writes adds that it wrote nothing (all files are planned before any is written).
+fn report_error(e: &anyhow::Error, writes: bool, err: &mut impl Write) -> std::io::Result<()> {
+    let error = style::paint(style::ERROR, "error:");
+    match e.downcast_ref::<UserError>() {
+        Some(u) => {
+            match &u.at {
+                Some(at) => writeln!(err, "{error} {}: {}", style::paint(style::HEADER, at), u.message)?,
+                None => writeln!(err, "{error} {}", u.message)?,
+            }
+            if let Some(hint) = &u.hint {
+                writeln!(err, "  {} {hint}", style::paint(style::HINT, "help:"))?;
+            }
+        }
+        None => writeln!(err, "{error} {e:#}")?,
+    }
+    if writes {
+        writeln!(err, "  {} nothing was written", style::paint(style::HINT, "note:"))?;
+    }
+    Ok(())
 }
 
 /// `si-nixify scan | head` closes stdout early; that is not an error worth a message.
@@ -109,17 +173,29 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
+    let mut out = anstream::stdout().lock();
+    match &cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut command(), "si-nixify", &mut out);
+            return Ok(exit::OK);
+        }
+        Command::Man => {
+            clap_mangen::Man::new(command()).render(&mut out)?;
+            return Ok(exit::OK);
+        }
+        _ => {}
+    }
     let start = match &cli.repo {
         Some(dir) => dir.clone(),
         None => std::env::current_dir()?,
     };
     let repo = Repo::discover(&start)?;
-    let mut out = std::io::stdout().lock();
     let code = match cli.command {
         Command::Scan(args) => scan::run(repo, &args, &mut out)?,
         Command::Generate(args) => generate::run(repo, &args, &mut out)?,
         Command::Doctor(args) => doctor::run(repo, &args, &mut out)?,
         Command::Clean(args) => clean::run(repo, &args, &mut out)?,
+        Command::Completions { .. } | Command::Man => exit::OK,
     };
     out.flush()?;
     Ok(code)

@@ -4,6 +4,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use super::progress::Progress;
+use super::style::{self, count, paint};
+use super::table::{section, Cell, Table};
+use crate::flake::drift::Drift;
 use crate::inventory::{self, all, Context, Inventory};
 use crate::repo::Repo;
 
@@ -24,21 +28,26 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
     }
     let ctx = Context::load(repo)?;
     let inv = inventory::take(&ctx)?;
-    emit(&inv, args, out)?;
-    Ok(super::exit::OK)
-}
-
-fn emit(inv: &Inventory, args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
     if args.json {
-        serde_json::to_writer_pretty(&mut *out, inv)?;
+        // Warnings and drift are in the document; stderr stays quiet for scripts.
+        serde_json::to_writer_pretty(&mut *out, &inv)?;
         writeln!(out)?;
     } else {
-        print_table(inv, out)?;
+        print_head(&inv, out)?;
+        let mut refs = Vec::new();
+        for r in &inv.remote_references {
+            refs.push(reference_line(r));
+        }
+        if !refs.is_empty() {
+            writeln!(out, "\n{}", paint(style::HEADER, "Remote references:"))?;
+            for r in refs {
+                writeln!(out, "{r}")?;
+            }
+        }
+        print_tail(&inv, out)?;
+        writeln!(out, "\n{}", summary(&inv))?;
     }
-    for w in &inv.warnings {
-        eprintln!("warning: {w}");
-    }
-    Ok(())
+    Ok(super::exit::OK)
 }
 
 /// The toolchains inventory (when the repo has a readable one) with the whole repo's remote
@@ -49,15 +58,13 @@ fn run_all(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
     let mut inv = match Context::load(repo.clone()).and_then(|ctx| inventory::take(&ctx)) {
         Ok(inv) => inv,
         Err(e) => {
-            failures.push(all::ParseFailure {
-                file: "toolchains".to_owned(),
-                message: e.to_string(),
-            });
+            failures.push(all::ParseFailure::from_error(&e, "toolchains"));
             Inventory::empty(repo.root.clone(), PathBuf::new())
         }
     };
     inv.remote_references.clear();
     let mut io_error = None;
+    let progress = Progress::spinner("scanning BUCK and .bzl files:", !args.json);
     let (files, more) = if args.json {
         let mut doc = serde_json::to_value(&inv)?;
         let map = doc.as_object_mut().map(std::mem::take).unwrap_or_default();
@@ -83,13 +90,24 @@ fn run_all(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
         scanned
     } else {
         print_head(&inv, out)?;
-        writeln!(out, "\nRemote references (whole repo):")?;
-        all::scan_streaming(&repo, |r| {
-            if let Err(e) = print_reference(&r, out) {
-                io_error.get_or_insert(e);
-            }
-        })?
+        let mut first = true;
+        all::scan_streaming_with_progress(
+            &repo,
+            |r| {
+                // The header only once there is something under it.
+                let header = if std::mem::take(&mut first) {
+                    format!("\n{}\n", paint(style::HEADER, "Remote references (whole repo):"))
+                } else {
+                    String::new()
+                };
+                if let Err(e) = write!(out, "{header}{}\n", reference_line(&r)) {
+                    io_error.get_or_insert(e);
+                }
+            },
+            |n| progress.advance(n),
+        )?
     };
+    drop(progress);
     if let Some(e) = io_error {
         return Err(e.into());
     }
@@ -104,11 +122,22 @@ fn run_all(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
         )?;
         writeln!(out, "}}")?;
     } else {
-        writeln!(out, "  ({files} files read)")?;
         print_tail(&inv, out)?;
+        let skipped = if failures.is_empty() {
+            String::new()
+        } else {
+            format!(", {} skipped", count(failures.len(), "file", "files"))
+        };
+        writeln!(
+            out,
+            "\nscanned {}{skipped}",
+            count(files, "file", "files")
+        )?;
     }
+    out.flush()?;
+    // Errors belong on stderr; after stdout is flushed they follow the listing on a terminal.
     for f in &failures {
-        eprintln!("error: skipped {}: {}", f.file, f.message);
+        anstream::eprintln!("{} {} (skipped)", paint(style::ERROR, "error:"), f.message);
     }
     Ok(if failures.is_empty() {
         super::exit::OK
@@ -123,34 +152,34 @@ fn indented(value: &serde_json::Value, by: usize) -> serde_json::Result<String> 
     Ok(pretty.replace('\n', &format!("\n{}", " ".repeat(by))))
 }
 
-fn print_table(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
-    print_head(inv, out)?;
-    writeln!(out, "\nRemote references:")?;
-    for r in &inv.remote_references {
-        print_reference(r, out)?;
+/// `  file:line: http_archive(https://…)` — compiler-style, so it needs no column widths
+/// (the `--all` listing streams) and terminals and editors can jump to it.
+fn reference_line(r: &inventory::RemoteReference) -> String {
+    let place = paint(style::HEADER, format!("{}:{}", r.file, r.line));
+    match (r.kind.as_str(), r.url.as_deref()) {
+        ("url", Some(url)) => format!("  {place}: {url}"),
+        (kind, Some(url)) => format!("  {place}: {kind}({url})"),
+        (kind, None) => format!("  {place}: {kind}(…)"),
     }
-    print_tail(inv, out)
 }
 
-fn print_reference(r: &inventory::RemoteReference, out: &mut impl Write) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "  {}:{}  {:<14} {}",
-        r.file,
-        r.line,
-        r.kind,
-        r.url.as_deref().unwrap_or("")
-    )
+fn status_style(status: inventory::Status) -> anstyle::Style {
+    match status {
+        inventory::Status::Distribution | inventory::Status::Custom => style::WARN,
+        inventory::Status::Hermetic => style::HINT,
+        inventory::Status::System => style::OK,
+        inventory::Status::Other => anstyle::Style::new(),
+    }
 }
 
 fn print_head(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
     writeln!(
         out,
         "{} ({})",
-        inv.toolchains_file.display(),
+        paint(style::HEADER, inv.toolchains_file.display()),
         inv.root.display()
     )?;
-    writeln!(out, "\nTargets:")?;
+    let mut targets = Table::new(2).right_aligned(0);
     for t in &inv.targets {
         let detail = match (&t.replacement, &t.distribution) {
             (Some(r), Some(d)) => format!("→ {r} (was built from :{d})"),
@@ -158,58 +187,95 @@ fn print_head(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
             (None, Some(d)) => format!("references :{d}"),
             (None, None) => String::new(),
         };
-        writeln!(
-            out,
-            "  {:>5}  {:<13} {:<32} {:<36} {}",
-            t.line,
-            t.status.as_str(),
-            t.name,
-            t.rule,
-            detail
-        )?;
+        targets.row([
+            Cell::from(t.line.to_string()),
+            Cell::styled(status_style(t.status), t.status.as_str()),
+            Cell::from(t.name.as_str()),
+            Cell::from(t.rule.as_str()),
+            Cell::from(detail),
+        ]);
     }
-    writeln!(out, "\nDistributions (downloaded archives):")?;
+    section(out, "Targets:", &targets)?;
+    let mut dists = Table::new(2).right_aligned(0);
+    let mut artifacts = Table::new(2);
     for d in &inv.distributions {
-        writeln!(
-            out,
-            "  {:>5}  {:<24} {:<8} {}",
-            d.line,
-            d.name,
-            d.family.as_deref().unwrap_or("?"),
-            d.version.as_deref().unwrap_or("?")
-        )?;
+        dists.row([
+            d.line.to_string(),
+            d.name.clone(),
+            d.family.clone().unwrap_or_else(|| "?".into()),
+            d.version.clone().unwrap_or_else(|| "?".into()),
+        ]);
         for a in &d.artifacts {
-            writeln!(
-                out,
-                "         {}/{}  {}",
-                a.os,
-                a.arch,
-                a.url.as_deref().unwrap_or("(url unknown)")
-            )?;
+            let url = match (&a.url, &d.url_note) {
+                (Some(url), _) => url.clone(),
+                (None, Some(note)) => format!("(url unknown because {note})"),
+                (None, None) => "(url unknown)".to_owned(),
+            };
+            artifacts.row([d.name.clone(), format!("{}/{}", a.os, a.arch), url]);
         }
-        if let Some(note) = &d.url_note {
-            writeln!(out, "         url unknown because {note}")?;
+        if d.artifacts.is_empty() {
+            if let Some(note) = &d.url_note {
+                artifacts.row([d.name.clone(), "-".into(), format!("(url unknown because {note})")]);
+            }
         }
+    }
+    section(out, "Distributions (downloaded archives):", &dists)?;
+    section(out, "Artifacts:", &artifacts)
+}
+
+fn print_tail(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
+    let mut tools = Table::new(2);
+    for t in &inv.required_tools {
+        tools.row([
+            t.binary.clone(),
+            t.nix.clone(),
+            t.platform.clone().unwrap_or_else(|| "all".into()),
+            t.why.clone(),
+        ]);
+    }
+    section(out, "Required tools (from PATH once rewritten):", &tools)?;
+    print_notices(&inv.version_drift, &inv.warnings, out)
+}
+
+/// Version drift and warnings, after everything else and before the summary line.
+pub(super) fn print_notices(
+    drift: &[Drift],
+    warnings: &[String],
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    if !drift.is_empty() || !warnings.is_empty() {
+        writeln!(out)?;
+    }
+    for d in drift {
+        writeln!(out, "{} {}", paint(style::WARN, "drift:"), d.message)?;
+        writeln!(out, "  {} {}", paint(style::HINT, "fix:"), d.fix)?;
+    }
+    for w in warnings {
+        writeln!(out, "{} {w}", paint(style::WARN, "warning:"))?;
     }
     Ok(())
 }
 
-fn print_tail(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
-    writeln!(out, "\nRequired tools (from PATH once rewritten):")?;
-    for t in &inv.required_tools {
-        let platform = t
-            .platform
-            .as_deref()
-            .map(|p| format!(" [{p}]"))
-            .unwrap_or_default();
-        writeln!(
-            out,
-            "  {:<14} {:<20}{}  {}",
-            t.binary, t.nix, platform, t.why
-        )?;
+/// The last line of `scan`: what the rewrite is about to do, in one sentence.
+fn summary(inv: &Inventory) -> String {
+    let hermetic = inv
+        .targets
+        .iter()
+        .filter(|t| t.status == inventory::Status::Hermetic)
+        .count();
+    let archives: usize = inv.distributions.iter().map(|d| d.artifacts.len()).sum();
+    if hermetic == 0 && inv.distributions.is_empty() {
+        return format!(
+            "{} already on system toolchains; {} from PATH",
+            inv.toolchains_file.display(),
+            count(inv.required_tools.len(), "tool", "tools")
+        );
     }
-    for d in &inv.version_drift {
-        writeln!(out, "\ndrift: {} — {}", d.message, d.fix)?;
-    }
-    Ok(())
+    format!(
+        "{} to rewrite, {} ({}) to delete, {} needed from PATH; see `si-nixify generate --dry-run`",
+        count(hermetic, "toolchain", "toolchains"),
+        count(inv.distributions.len(), "distribution", "distributions"),
+        count(archives, "archive", "archives"),
+        count(inv.required_tools.len(), "tool", "tools")
+    )
 }

@@ -41,7 +41,7 @@ pub fn check(inv: &Inventory, found: &BTreeMap<String, PathBuf>, out: &mut Vec<F
                     "host",
                     "download toolchains",
                     Status::Fail,
-                    format!("{why}, and toolchains/BUCK still downloads {downloads} pre-built archive(s) whose binaries need it"),
+                    format!("{why}, and toolchains/BUCK still downloads {} whose binaries need it", crate::cli::style::count(downloads, "pre-built archive", "pre-built archives")),
                 )
                 .fix("run `si-nixify generate`"),
             );

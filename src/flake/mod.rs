@@ -7,6 +7,7 @@
 mod devshell;
 pub mod drift;
 pub mod generated;
+mod syntax;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -58,10 +59,15 @@ impl Flake {
     pub fn parse(path: &Path, text: String) -> Result<Flake, UserError> {
         let parse = rnix::Root::parse(&text);
         if let Some(err) = parse.errors().first() {
-            let offset = error_offset(err, &text);
-            return Err(UserError::new(format!("Nix syntax error: {err}"))
-                .at(Location::from_offset(path, &text, offset))
-                .hint("fix flake.nix first (or pass --no-flake); nothing was written"));
+            let offset = syntax::offset(err, &text);
+            return Err(
+                UserError::new(format!("Nix syntax error: {}", syntax::describe(err, &text)))
+                    .at(Location::from_offset(path, &text, offset))
+                    .hint(format!(
+                        "fix `{}` there first (or pass --no-flake to leave it alone)",
+                        path.display()
+                    )),
+            );
         }
         let root = parse.syntax();
         let segments = devshell::segments(&root);
@@ -152,7 +158,7 @@ pub fn plan(
     // The patched flake must still parse.
     Flake::parse(&flake.path, new.clone()).map_err(|e| {
         UserError::new(format!(
-            "internal error: the patched flake would not parse ({e}); nothing was written"
+            "internal error: the patched flake would not parse ({e})"
         ))
     })?;
     Ok(FlakePlan {
@@ -161,18 +167,6 @@ pub fn plan(
         new,
         additions: additions.into_iter().map(|(a, _)| a).collect(),
     })
-}
-
-fn error_offset(err: &rnix::parser::ParseError, text: &str) -> usize {
-    use rnix::parser::ParseError as E;
-    match err {
-        E::Unexpected(r)
-        | E::UnexpectedExtra(r)
-        | E::UnexpectedWanted(_, r, _)
-        | E::UnexpectedDoubleBind(r)
-        | E::DuplicatedArgs(r, _) => usize::from(r.start()),
-        _ => text.len(),
-    }
 }
 
 pub(crate) fn span_of(node: &SyntaxNode) -> Span {

@@ -18,7 +18,21 @@ use crate::repo::Repo;
 #[derive(Debug, Clone, Serialize)]
 pub struct ParseFailure {
     pub file: String,
+    /// `file:line:col: what was wrong` (the file named once; no advice about writing, which
+    /// a read-only scan never does).
     pub message: String,
+}
+
+impl ParseFailure {
+    pub fn from_error(e: &UserError, file: &str) -> ParseFailure {
+        ParseFailure {
+            file: e
+                .at
+                .as_ref()
+                .map_or_else(|| file.to_owned(), |at| at.file.display().to_string()),
+            message: e.headline(),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -77,7 +91,16 @@ const BATCH: usize = 512;
 /// in walk order. Returns the number of files read and those that failed to parse.
 pub fn scan_streaming(
     repo: &Repo,
+    sink: impl FnMut(RemoteReference),
+) -> Result<(usize, Vec<ParseFailure>), UserError> {
+    scan_streaming_with_progress(repo, sink, |_| {})
+}
+
+/// [`scan_streaming`], telling `progress` how many files each batch read.
+pub fn scan_streaming_with_progress(
+    repo: &Repo,
     mut sink: impl FnMut(RemoteReference),
+    mut progress: impl FnMut(usize),
 ) -> Result<(usize, Vec<ParseFailure>), UserError> {
     let mut files = starlark_files(repo)?;
     let mut count = 0;
@@ -93,12 +116,10 @@ pub fn scan_streaming(
             .map(|path| {
                 Module::read(&repo.root, path)
                     .map(|m| references::in_module(&m))
-                    .map_err(|e| ParseFailure {
-                        file: path.display().to_string(),
-                        message: e.to_string(),
-                    })
+                    .map_err(|e| ParseFailure::from_error(&e, &path.display().to_string()))
             })
             .collect();
+        progress(batch.len());
         for r in results {
             match r {
                 Ok(refs) => refs.into_iter().for_each(&mut sink),

@@ -165,7 +165,7 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
         }
     }
     let required_tools = tools::required(buck, &targets, &ctx.know);
-    let warnings = unknown_download_rules(&targets);
+    let warnings = unknown_download_rules(&ctx.sources.buck, &targets);
     let mut inv = Inventory {
         schema_version: 1,
         root: ctx.repo.root.clone(),
@@ -187,15 +187,15 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
 
 /// Rules that look like they download but the knowledge base does not know: left alone,
 /// and named so the user can teach the tool about them.
-fn unknown_download_rules(targets: &[Target]) -> Vec<String> {
+fn unknown_download_rules(file: &Path, targets: &[Target]) -> Vec<String> {
     targets
         .iter()
         .filter(|t| t.status == Status::Other)
         .filter(|t| looks_hermetic(&t.rule))
         .map(|t| {
             format!(
-                "`{}` (line {}) looks like a download toolchain but the knowledge base does not know rule `{}`; it is left unchanged (teach it in .si-nixify/*.json)",
-                t.name, t.line, t.rule
+                "{}:{}: `{}` looks like a download toolchain but the knowledge base does not know rule `{}`; it is left unchanged (teach it in .si-nixify/*.json)",
+                file.display(), t.line, t.name, t.rule
             )
         })
         .collect()

@@ -19,9 +19,14 @@ pub struct RemoteReference {
     pub kind: String,
 }
 
-/// All remote references in one module, in source order.
+/// All remote references in one module, in source order. A download call whose URL is a
+/// literal is one reference (the call, with its URL), not also a second `url` one.
 pub fn in_module(module: &Module) -> Vec<RemoteReference> {
     let mut out = Vec::new();
+    // (literal URL, span of the call that names it): literals inside are the call's own.
+    let mut claimed: Vec<(String, usize, usize)> = Vec::new();
+    // Each `url` reference with the offset of its literal.
+    let mut literals: Vec<(usize, RemoteReference)> = Vec::new();
     let file = module.path.to_string_lossy().into_owned();
     let mut visit = |node: &Node| {
         node.walk(&mut |n| match &n.expr {
@@ -30,12 +35,15 @@ pub fn in_module(module: &Module) -> Vec<RemoteReference> {
                     // The literal's text starts after its opening quote; URLs in one-line
                     // literals sit on the literal's line, in multi-line ones count newlines.
                     let line = module.line(n.span.start) + s[..offset].matches('\n').count();
-                    out.push(RemoteReference {
-                        file: file.clone(),
-                        line,
-                        url: Some(url.to_owned()),
-                        kind: "url".to_owned(),
-                    });
+                    literals.push((
+                        n.span.start,
+                        RemoteReference {
+                            file: file.clone(),
+                            line,
+                            url: Some(url.to_owned()),
+                            kind: "url".to_owned(),
+                        },
+                    ));
                 }
             }
             Expr::Call { func, args } => {
@@ -54,6 +62,9 @@ pub fn in_module(module: &Module) -> Vec<RemoteReference> {
                                 .find_map(|s| s.as_str().filter(|t| !urls_in(t).is_empty()))
                         })
                         .map(str::to_owned);
+                    if let Some(url) = &url {
+                        claimed.push((url.clone(), n.span.start, n.span.end));
+                    }
                     out.push(RemoteReference {
                         file: file.clone(),
                         line: module.line(n.span.start),
@@ -66,6 +77,15 @@ pub fn in_module(module: &Module) -> Vec<RemoteReference> {
         })
     };
     visit_statements(&module.stmts, &mut visit);
+    for (at, r) in literals {
+        let is_claimed = claimed.iter().any(|(url, start, end)| {
+            r.url.as_deref() == Some(url.as_str()) && (*start..*end).contains(&at)
+        });
+        if !is_claimed {
+            out.push(r);
+        }
+    }
+    out.sort_by_key(|r| r.line);
     out
 }
 
@@ -134,7 +154,6 @@ mod tests {
                 (1, "url", Some("http://b.invalid")),
                 (4, "download_file", None),
                 (5, "http_archive", Some("https://c.invalid/a.tgz")),
-                (5, "url", Some("https://c.invalid/a.tgz")),
             ]
         );
     }

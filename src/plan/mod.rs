@@ -81,7 +81,7 @@ pub fn plan(ctx: &Context, inv: &Inventory) -> Result<Plan, UserError> {
     // The result must parse: a broken file is never written.
     Module::parse(&module.path, new.clone()).map_err(|e| {
         UserError::new(format!(
-            "internal error: the rewritten file would not parse ({e}); nothing was written"
+            "internal error: the rewritten file would not parse ({e})"
         ))
         .hint("please report this with the input file")
     })?;
@@ -96,7 +96,7 @@ pub fn plan(ctx: &Context, inv: &Inventory) -> Result<Plan, UserError> {
 
 fn internal(e: String) -> UserError {
     UserError::new(format!(
-        "internal error while planning: {e}; nothing was written"
+        "internal error while planning: {e}"
     ))
 }
 

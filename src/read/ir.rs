@@ -309,14 +309,32 @@ pub fn read_text(root: &Path, path: &Path) -> Result<String, UserError> {
         let valid = std::str::from_utf8(valid).unwrap_or_default();
         let line = valid.matches('\n').count() + 1;
         let col = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        UserError::new("the file is not valid UTF-8")
-            .at(Location {
-                file: path.to_path_buf(),
-                line,
-                col,
-            })
-            .hint("Buck2 files must be UTF-8; re-save the file as UTF-8")
+        UserError::new(format!(
+            "the file is not valid UTF-8 (byte 0x{:02x} here)",
+            e.as_bytes()[e.utf8_error().valid_up_to()]
+        ))
+        .at(Location {
+            file: path.to_path_buf(),
+            line,
+            col,
+        })
+        .hint(format!(
+            "{}; re-save it as UTF-8 (the byte at this line and column is not)",
+            who_reads(path)
+        ))
     })
+}
+
+/// Why the file must be UTF-8, in the words of the tool that reads it.
+fn who_reads(path: &Path) -> &'static str {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    if name.ends_with(".buckconfig") {
+        "Buck2 reads .buckconfig files as UTF-8"
+    } else if name.ends_with(".nix") {
+        "Nix reads .nix files as UTF-8"
+    } else {
+        "Buck2 reads BUCK and .bzl files as UTF-8"
+    }
 }
 
 fn syntax_error(path: &Path, e: &starlark_syntax::Error) -> UserError {
@@ -333,7 +351,7 @@ fn syntax_error(path: &Path, e: &starlark_syntax::Error) -> UserError {
             line,
             col,
         })
-        .hint("fix the syntax there; nothing was written")
+        .hint("fix the syntax there and run again")
 }
 
 fn line_starts(text: &str) -> Vec<usize> {

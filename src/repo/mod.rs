@@ -29,6 +29,16 @@ impl Repo {
             UserError::new(format!("cannot open `{}`: {e}", start.display()))
                 .hint("pass an existing directory with --repo")
         })?;
+        if !start.is_dir() {
+            return Err(UserError::new(format!(
+                "`{}` is a file, not a directory",
+                start.display()
+            ))
+            .hint(format!(
+                "pass the repo's directory with --repo (this file is in `{}`)",
+                start.parent().unwrap_or(Path::new("/")).display()
+            )));
+        }
         let root = find_root(&start).ok_or_else(|| {
             UserError::new(format!(
                 "`{}` is not inside a Buck2 project: no `.buckroot` or `.buckconfig` found in it or any parent",
@@ -41,11 +51,13 @@ impl Repo {
 
     /// Open a project whose root is known.
     pub fn open(root: PathBuf) -> Result<Repo, UserError> {
-        let config_path = root.join(".buckconfig");
-        let text = std::fs::read_to_string(&config_path).map_err(|e| {
-            UserError::new(format!("cannot read .buckconfig: {e}"))
-                .in_file(&config_path)
-                .hint("every Buck2 project root needs a readable .buckconfig")
+        // Root-relative, like every other path in a message; invalid UTF-8 is located.
+        let text = crate::read::ir::read_text(&root, Path::new(".buckconfig")).map_err(|e| {
+            if e.at.as_ref().is_some_and(|at| at.line > 0) {
+                e
+            } else {
+                e.hint("every Buck2 project root needs a readable .buckconfig")
+            }
         })?;
         let config = buckconfig::parse(&text, Path::new(".buckconfig"))?;
         let cells = read_cells(&config);

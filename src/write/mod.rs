@@ -78,7 +78,7 @@ fn stage(root: &Path, path: &Path, contents: &str) -> Result<Staged, UserError> 
         if meta.permissions().readonly() {
             return Err(UserError::new(format!("`{}` is read-only", path.display()))
                 .in_file(path)
-                .hint("make it writable (chmod u+w) and run again; nothing was written"));
+                .hint("make it writable (chmod u+w) and run again"));
         }
     }
     std::fs::create_dir_all(&dir).map_err(|e| fail("create the directory of", e))?;
