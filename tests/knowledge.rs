@@ -47,14 +47,23 @@ fn without_the_local_file_the_unknown_rules_are_left_alone_and_named() {
     let before = snapshot(dir.path());
     let out = run(dir.path(), &["generate", "--no-flake"]);
     assert_eq!(out.status.code(), Some(0));
-    let err = String::from_utf8(out.stderr).unwrap();
+    // The warnings are part of the report, after what changed and before the summary, each
+    // naming file:line.
+    let text = String::from_utf8(out.stdout).unwrap();
+    for rule in ["acme_fetch_node", "acme_hermetic_node_toolchain"] {
+        let line = text
+            .lines()
+            .find(|l| l.contains(&format!("knowledge base does not know rule `{rule}`")))
+            .unwrap_or_else(|| panic!("no warning for {rule} in:\n{text}"));
+        assert!(line.starts_with("warning: toolchains/BUCK:"), "{line}");
+    }
     assert!(
-        err.contains("knowledge base does not know rule `acme_fetch_node`"),
-        "{err}"
-    );
-    assert!(
-        err.contains("knowledge base does not know rule `acme_hermetic_node_toolchain`"),
-        "{err}"
+        text.trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("nothing si-nixify knows how to change; 2 warnings above name"),
+        "{text}"
     );
     assert_eq!(
         snapshot(dir.path()),

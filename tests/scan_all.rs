@@ -61,7 +61,22 @@ fn a_file_that_fails_to_parse_is_reported_and_skipped() {
             .contains("pkg0/sub0/p1/BUCK:2:12"),
         "{failures:?}"
     );
-    assert!(err.contains("skipped pkg0/sub0/p1/BUCK"), "{err}");
+    // The path once, no advice about writing (scan writes nothing), no help inside the JSON.
+    let message = failures[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("pkg0/sub0/p1/BUCK:2:12: Starlark syntax error"),
+        "{message}"
+    );
+    assert_eq!(message.matches("pkg0/sub0/p1/BUCK").count(), 1, "{message}");
+    assert!(
+        !message.contains("help:") && !message.contains("written"),
+        "{message}"
+    );
+    assert!(
+        err.contains("error: pkg0/sub0/p1/BUCK:2:12: Starlark syntax error")
+            && err.contains("(skipped)"),
+        "{err}"
+    );
     // The other files were still read.
     assert_eq!(doc["files_scanned"], 31);
     assert!(!doc["remote_references"].as_array().unwrap().is_empty());

@@ -9,7 +9,7 @@ use crate::repo::Repo;
 pub struct Args {
     /// List what would be done; do nothing.
     #[arg(long)]
-    dry_run: bool,
+    pub(super) dry_run: bool,
 }
 
 pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32> {

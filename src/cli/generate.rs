@@ -114,7 +114,13 @@ impl Outcome {
                         "out-of-date",
                         &path,
                         c.line.max(1),
-                        format!("{}{} {} — {} (run `si-nixify generate`)", target_prefix(c), c.action, c.detail, c.reason),
+                        format!(
+                            "{}{} {} — {} (run `si-nixify generate`)",
+                            target_prefix(c),
+                            c.action,
+                            c.detail,
+                            c.reason
+                        ),
                     ));
                 }
             } else {
@@ -294,14 +300,13 @@ fn print_file_changes(o: &Outcome, c: &FileChange, out: &mut impl Write) -> std:
     if c.path == o.buck.file {
         for change in &o.buck.changes {
             let place = if change.target.is_empty() {
-                String::new()
+                format!("line {}", change.line)
             } else {
                 format!("{} (line {})", change.target, change.line)
             };
             rows.row([
                 place,
-                format!("{} {}", change.action, change.detail),
-                format!("— {}", change.reason),
+                format!("{} {} — {}", change.action, change.detail, change.reason),
             ]);
         }
     } else if c.old.is_none() {
@@ -313,7 +318,11 @@ fn print_file_changes(o: &Outcome, c: &FileChange, out: &mut impl Write) -> std:
             rows.row([format!("line {}", a.line), addition_text(a)]);
         }
     }
-    let verb = if c.old.is_none() { "New file" } else { "Changes to" };
+    let verb = if c.old.is_none() {
+        "New file"
+    } else {
+        "Changes to"
+    };
     section(out, &format!("{verb} {}:", c.path.display()), &rows)
 }
 

@@ -151,7 +151,12 @@ fn report_error(e: &anyhow::Error, writes: bool, err: &mut impl Write) -> std::i
     match e.downcast_ref::<UserError>() {
         Some(u) => {
             match &u.at {
-                Some(at) => writeln!(err, "{error} {}: {}", style::paint(style::HEADER, at), u.message)?,
+                Some(at) => writeln!(
+                    err,
+                    "{error} {}: {}",
+                    style::paint(style::HEADER, at),
+                    u.message
+                )?,
                 None => writeln!(err, "{error} {}", u.message)?,
             }
             if let Some(hint) = &u.hint {
@@ -161,7 +166,11 @@ fn report_error(e: &anyhow::Error, writes: bool, err: &mut impl Write) -> std::i
         None => writeln!(err, "{error} {e:#}")?,
     }
     if writes {
-        writeln!(err, "  {} nothing was written", style::paint(style::HINT, "note:"))?;
+        writeln!(
+            err,
+            "  {} nothing was written",
+            style::paint(style::HINT, "note:")
+        )?;
     }
     Ok(())
 }

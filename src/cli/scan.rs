@@ -96,11 +96,14 @@ fn run_all(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
             |r| {
                 // The header only once there is something under it.
                 let header = if std::mem::take(&mut first) {
-                    format!("\n{}\n", paint(style::HEADER, "Remote references (whole repo):"))
+                    format!(
+                        "\n{}\n",
+                        paint(style::HEADER, "Remote references (whole repo):")
+                    )
                 } else {
                     String::new()
                 };
-                if let Err(e) = write!(out, "{header}{}\n", reference_line(&r)) {
+                if let Err(e) = writeln!(out, "{header}{}", reference_line(&r)) {
                     io_error.get_or_insert(e);
                 }
             },
@@ -128,11 +131,7 @@ fn run_all(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
         } else {
             format!(", {} skipped", count(failures.len(), "file", "files"))
         };
-        writeln!(
-            out,
-            "\nscanned {}{skipped}",
-            count(files, "file", "files")
-        )?;
+        writeln!(out, "\nscanned {}{skipped}", count(files, "file", "files"))?;
     }
     out.flush()?;
     // Errors belong on stderr; after stdout is flushed they follow the listing on a terminal.
@@ -215,7 +214,11 @@ fn print_head(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
         }
         if d.artifacts.is_empty() {
             if let Some(note) = &d.url_note {
-                artifacts.row([d.name.clone(), "-".into(), format!("(url unknown because {note})")]);
+                artifacts.row([
+                    d.name.clone(),
+                    "-".into(),
+                    format!("(url unknown because {note})"),
+                ]);
             }
         }
     }

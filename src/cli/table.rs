@@ -88,7 +88,11 @@ impl Table {
             for (i, cell) in row.iter().take(used).enumerate() {
                 let last = i + 1 == used;
                 let text = first_line(&cell.text);
-                let pad = widths.get(i).copied().unwrap_or(0).saturating_sub(text.width());
+                let pad = widths
+                    .get(i)
+                    .copied()
+                    .unwrap_or(0)
+                    .saturating_sub(text.width());
                 if i > 0 {
                     line.push_str("  ");
                     column += 2;
@@ -111,7 +115,12 @@ impl Table {
                     if more.is_empty() {
                         writeln!(out)?;
                     } else {
-                        writeln!(out, "{}{}", " ".repeat(column), super::style::paint_if(cell.style, more))?;
+                        writeln!(
+                            out,
+                            "{}{}",
+                            " ".repeat(column),
+                            super::style::paint_if(cell.style, more)
+                        )?;
                     }
                 }
             }
@@ -129,7 +138,11 @@ pub fn section(out: &mut impl Write, title: &str, table: &Table) -> std::io::Res
     if table.is_empty() {
         return Ok(());
     }
-    writeln!(out, "\n{}", super::style::paint(super::style::HEADER, title))?;
+    writeln!(
+        out,
+        "\n{}",
+        super::style::paint(super::style::HEADER, title)
+    )?;
     table.write(out)
 }
 
@@ -151,7 +164,7 @@ mod tests {
         t.row(["48", "→ é", "tail\nmore"]);
         assert_eq!(
             render(&t),
-            "    7  llvmPackages_20.clang  x\n  120  ld.lld\n   48  → é                    tail\n                             more\n"
+            "    7  llvmPackages_20.clang  x\n  120  ld.lld\n   48  → é                    tail\n                              more\n"
         );
     }
 

@@ -41,7 +41,14 @@ pub fn check(inv: &Inventory, found: &BTreeMap<String, PathBuf>, out: &mut Vec<F
                     "host",
                     "download toolchains",
                     Status::Fail,
-                    format!("{why}, and toolchains/BUCK still downloads {} whose binaries need it", crate::cli::style::count(downloads, "pre-built archive", "pre-built archives")),
+                    format!(
+                        "{why}, and toolchains/BUCK still downloads {} whose binaries need it",
+                        crate::cli::style::count(
+                            downloads,
+                            "pre-built archive",
+                            "pre-built archives"
+                        )
+                    ),
                 )
                 .fix("run `si-nixify generate`"),
             );

@@ -16,8 +16,16 @@ pub fn check(repo: &Repo, out: &mut Vec<Finding>) {
         .unwrap_or(0);
     if entries > 0 {
         out.push(
-            Finding::new("stale", EXTRACTED, Status::Warn, format!("{EXTRACTED} holds {} from earlier toolchain builds (extracted archives)", crate::cli::style::count(entries, "entry", "entries")))
-                .fix("run `si-nixify clean`"),
+            Finding::new(
+                "stale",
+                EXTRACTED,
+                Status::Warn,
+                format!(
+                    "{EXTRACTED} holds {} from earlier toolchain builds (extracted archives)",
+                    crate::cli::style::count(entries, "entry", "entries")
+                ),
+            )
+            .fix("run `si-nixify clean`"),
         );
     }
     let Ok(buck_changed) = repo

@@ -60,14 +60,15 @@ impl Flake {
         let parse = rnix::Root::parse(&text);
         if let Some(err) = parse.errors().first() {
             let offset = syntax::offset(err, &text);
-            return Err(
-                UserError::new(format!("Nix syntax error: {}", syntax::describe(err, &text)))
-                    .at(Location::from_offset(path, &text, offset))
-                    .hint(format!(
-                        "fix `{}` there first (or pass --no-flake to leave it alone)",
-                        path.display()
-                    )),
-            );
+            return Err(UserError::new(format!(
+                "Nix syntax error: {}",
+                syntax::describe(err, &text)
+            ))
+            .at(Location::from_offset(path, &text, offset))
+            .hint(format!(
+                "fix `{}` there first (or pass --no-flake to leave it alone)",
+                path.display()
+            )));
         }
         let root = parse.syntax();
         let segments = devshell::segments(&root);

@@ -95,9 +95,7 @@ pub fn plan(ctx: &Context, inv: &Inventory) -> Result<Plan, UserError> {
 }
 
 fn internal(e: String) -> UserError {
-    UserError::new(format!(
-        "internal error while planning: {e}"
-    ))
+    UserError::new(format!("internal error while planning: {e}"))
 }
 
 struct Planner<'a> {

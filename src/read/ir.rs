@@ -301,9 +301,8 @@ impl Module {
 
 /// Read a root-relative file as UTF-8; an invalid byte is reported with its line and column.
 pub fn read_text(root: &Path, path: &Path) -> Result<String, UserError> {
-    let bytes = std::fs::read(root.join(path)).map_err(|e| {
-        UserError::new(format!("cannot read `{}`: {e}", path.display())).in_file(path)
-    })?;
+    let bytes = std::fs::read(root.join(path))
+        .map_err(|e| UserError::new(format!("cannot read the file: {e}")).in_file(path))?;
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let valid = std::str::from_utf8(valid).unwrap_or_default();
@@ -327,7 +326,10 @@ pub fn read_text(root: &Path, path: &Path) -> Result<String, UserError> {
 
 /// Why the file must be UTF-8, in the words of the tool that reads it.
 fn who_reads(path: &Path) -> &'static str {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     if name.ends_with(".buckconfig") {
         "Buck2 reads .buckconfig files as UTF-8"
     } else if name.ends_with(".nix") {

@@ -76,7 +76,7 @@ fn stage(root: &Path, path: &Path, contents: &str) -> Result<Staged, UserError> 
     let meta = std::fs::metadata(&target).ok();
     if let Some(meta) = &meta {
         if meta.permissions().readonly() {
-            return Err(UserError::new(format!("`{}` is read-only", path.display()))
+            return Err(UserError::new("the file is read-only")
                 .in_file(path)
                 .hint("make it writable (chmod u+w) and run again"));
         }
