@@ -175,6 +175,15 @@ fn report_error(e: &anyhow::Error, writes: bool, err: &mut impl Write) -> std::i
     Ok(())
 }
 
+/// clap_complete 4.6 escapes the `-` of `si-nixify` one way where it sets `cmd`
+/// (`si__nixify__subcmd__generate`) and another in the `case` labels that match it
+/// (`si__subcmd__nixify__subcmd__generate`), so no subcommand's options would complete in bash.
+fn bash_case_labels_fixed(script: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(script)
+        .replace("si__subcmd__nixify", "si__nixify")
+        .into_bytes()
+}
+
 /// `si-nixify scan | head` closes stdout early; that is not an error worth a message.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.downcast_ref::<std::io::Error>()
@@ -185,7 +194,14 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     let mut out = anstream::stdout().lock();
     match &cli.command {
         Command::Completions { shell } => {
-            clap_complete::generate(*shell, &mut command(), "si-nixify", &mut out);
+            // Into a buffer first: clap_complete panics on a write error (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut command(), "si-nixify", &mut script);
+            if *shell == clap_complete::Shell::Bash {
+                script = bash_case_labels_fixed(&script);
+            }
+            out.write_all(&script)?;
+            out.flush()?;
             return Ok(exit::OK);
         }
         Command::Man => {
