@@ -299,7 +299,10 @@ fn print_file_changes(o: &Outcome, c: &FileChange, out: &mut impl Write) -> std:
     let mut rows = Table::new(2);
     if c.path == o.buck.file {
         for change in &o.buck.changes {
-            let place = if change.target.is_empty() {
+            // Load bookkeeping has no target; a load added to a file without one has no line.
+            let place = if change.target.is_empty() && change.line == 0 {
+                "top of file".to_owned()
+            } else if change.target.is_empty() {
                 format!("line {}", change.line)
             } else {
                 format!("{} (line {})", change.target, change.line)
