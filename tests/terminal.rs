@@ -176,3 +176,17 @@ fn progress_is_shown_on_a_terminal_only() {
     assert!(!String::from_utf8(out.stderr).unwrap().contains(SPINNER));
     assert!(!String::from_utf8(out.stdout).unwrap().contains(SPINNER));
 }
+
+#[test]
+fn doctor_shows_progress_while_probing_on_a_terminal_only() {
+    let dir = copy_fixture("si-latest");
+    const SPINNER: &str = "checking tools on PATH and probing compile + link + run";
+    let Some((_, text)) = on_tty(dir.path(), "doctor", &[]) else {
+        return;
+    };
+    assert!(text.contains(SPINNER), "{text}");
+    let (_, json) = on_tty(dir.path(), "doctor --json", &[]).unwrap();
+    assert!(!json.contains(SPINNER), "{json}");
+    let out = piped(dir.path(), &["doctor"], &[]);
+    assert!(!String::from_utf8(out.stderr).unwrap().contains(SPINNER));
+}
