@@ -24,7 +24,10 @@ rustPlatform.buildRustPackage {
       --zsh <($out/bin/si-nixify completions zsh) \
       --fish <($out/bin/si-nixify completions fish)
     $out/bin/si-nixify man > si-nixify.1
-    installManPage si-nixify.1
+    for sub in scan generate doctor clean; do
+      $out/bin/si-nixify man $sub > si-nixify-$sub.1
+    done
+    installManPage si-nixify*.1
   '';
 
   nativeCheckInputs = [ bazel-buildtools clang lld ];

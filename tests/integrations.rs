@@ -140,6 +140,36 @@ fn the_man_page_renders_with_every_subcommand() {
         );
     }
     assert!(!text.contains("completions"), "{text}");
+    // The pages the SUBCOMMANDS section names exist, with their own and the global options.
+    for (sub, option) in [
+        ("scan", "--all"),
+        ("generate", "--format"),
+        ("doctor", "--no-probe"),
+        ("clean", "--dry-run"),
+    ] {
+        let out = bin(&["man", sub]);
+        assert_eq!(out.status.code(), Some(0), "{sub}");
+        let page = dir.path().join(format!("si-nixify-{sub}.1"));
+        std::fs::write(&page, &out.stdout).unwrap();
+        let rendered = Command::new(tool("SI_NIXIFY_MAN", "man").unwrap())
+            .arg("-l")
+            .arg(&page)
+            .env("MANPAGER", "cat")
+            .env("MANWIDTH", "100")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&rendered.stdout);
+        assert!(text.contains(&format!("si-nixify-{sub}(1)")), "{text}");
+        assert!(
+            text.contains(option) && text.contains("--repo"),
+            "{sub}: {text}"
+        );
+    }
+    let out = bin(&["man", "nosuch"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("pass one of: scan, generate, doctor, clean"));
 }
 
 #[test]

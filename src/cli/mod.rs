@@ -59,9 +59,12 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) to stdout.
+    /// Print the man page (roff) to stdout: si-nixify(1), or si-nixify-SUBCOMMAND(1).
     #[command(hide = true)]
-    Man,
+    Man {
+        /// A subcommand (scan, generate, doctor, clean) whose own page to print.
+        subcommand: Option<String>,
+    },
 }
 
 impl Command {
@@ -175,6 +178,35 @@ fn report_error(e: &anyhow::Error, writes: bool, err: &mut impl Write) -> std::i
     Ok(())
 }
 
+/// The clap command a man page documents: the whole CLI, or one subcommand titled
+/// `si-nixify-<name>` (the name the main page's SUBCOMMANDS section refers to), with the
+/// global options it inherits.
+fn man_page_of(subcommand: Option<&str>) -> Result<clap::Command, UserError> {
+    let mut cli = command();
+    cli.build();
+    let Some(name) = subcommand else {
+        return Ok(cli);
+    };
+    let public = |c: &&clap::Command| !c.is_hide_set() && c.get_name() != "help";
+    let names: Vec<&str> = cli
+        .get_subcommands()
+        .filter(public)
+        .map(|c| c.get_name())
+        .collect();
+    let sub = cli
+        .get_subcommands()
+        .filter(public)
+        .find(|c| c.get_name() == name)
+        .ok_or_else(|| {
+            UserError::new(format!("no subcommand `{name}` to document"))
+                .hint(format!("pass one of: {}", names.join(", ")))
+        })?;
+    Ok(sub
+        .clone()
+        .display_name(format!("si-nixify-{name}"))
+        .bin_name(format!("si-nixify {name}")))
+}
+
 /// clap_complete 4.6 escapes the `-` of `si-nixify` one way where it sets `cmd`
 /// (`si__nixify__subcmd__generate`) and another in the `case` labels that match it
 /// (`si__subcmd__nixify__subcmd__generate`), so no subcommand's options would complete in bash.
@@ -204,8 +236,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             out.flush()?;
             return Ok(exit::OK);
         }
-        Command::Man => {
-            clap_mangen::Man::new(command()).render(&mut out)?;
+        Command::Man { subcommand } => {
+            clap_mangen::Man::new(man_page_of(subcommand.as_deref())?).render(&mut out)?;
             return Ok(exit::OK);
         }
         _ => {}
@@ -220,7 +252,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Generate(args) => generate::run(repo, &args, &mut out)?,
         Command::Doctor(args) => doctor::run(repo, &args, &mut out)?,
         Command::Clean(args) => clean::run(repo, &args, &mut out)?,
-        Command::Completions { .. } | Command::Man => exit::OK,
+        Command::Completions { .. } | Command::Man { .. } => exit::OK,
     };
     out.flush()?;
     Ok(code)
