@@ -117,7 +117,7 @@ fn clang_without_lld_on_path_fails_naming_ld_lld_and_its_package() {
         .unwrap_or_else(|| panic!("{text}"));
     assert!(line.contains("is not on PATH"), "{line}");
     assert!(
-        text.contains("fix: add `llvmPackages.lld` to the devshell"),
+        text.contains("fix: add `llvmPackages.bintools` to the devshell"),
         "{text}"
     );
 }
@@ -141,7 +141,7 @@ fn probe_failure_is_mapped_to_its_fix() {
         "{f:#}"
     );
     assert!(
-        f["fix"].as_str().unwrap().contains("llvmPackages.lld"),
+        f["fix"].as_str().unwrap().contains("llvmPackages.bintools"),
         "{f:#}"
     );
 }

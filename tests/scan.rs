@@ -190,7 +190,8 @@ fn si_latest_requires_lld_for_cxx_and_rust_flags() {
     let doc = scan_json("si-latest");
     let tools = &doc["required_tools"];
     let lld = find(tools, "binary", "ld.lld");
-    assert_eq!(lld["nix"], "llvmPackages.lld");
+    // The wrapped ld.lld: plain lld sets no RUNPATH (nixpkgs #24744).
+    assert_eq!(lld["nix"], "llvmPackages.bintools");
     assert_eq!(lld["platform"], "linux", "both needs are Linux-only");
     let why = lld["why"].as_str().unwrap();
     assert!(why.contains("system_cxx_toolchain"), "{why}");

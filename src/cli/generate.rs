@@ -166,6 +166,17 @@ fn print_text(o: &Outcome, args: &Args, wrote: bool, out: &mut impl Write) -> st
         }
     }
     for a in &o.additions {
+        if let Some(old) = &a.replaces {
+            writeln!(
+                out,
+                "  devshell: replace {old} with {} in `{}` (line {}) — {}",
+                a.nix,
+                a.list,
+                a.line,
+                a.why.as_deref().unwrap_or_default()
+            )?;
+            continue;
+        }
         let platform = a
             .platform
             .as_deref()

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::run::{run, version_in};
 use super::{Finding, Status};
 use crate::flake::drift::pins;
 use crate::inventory::{Inventory, RequiredTool};
 use crate::know::Knowledge;
+use crate::process::{run, version_in};
 
 /// Check the tools; returns binary → the path PATH resolves it to.
 pub fn check(

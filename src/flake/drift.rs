@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::devshell::{binaries_of, path_chain};
+use super::nixpkgs::{self, Attrs};
 use super::Flake;
 use crate::inventory::{Inventory, Status};
 use crate::know::Knowledge;
@@ -21,6 +22,12 @@ pub struct Drift {
     pub line: usize,
     pub message: String,
     pub fix: String,
+    /// The attribute that keeps the pinned version (or the nearest one this nixpkgs has), and
+    /// whether it is the exact version; `None` when no such attribute exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggested: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub exact: bool,
 }
 
 /// The version each family was pinned to by the distributions its hermetic toolchains used:
@@ -46,6 +53,8 @@ pub fn pins(inv: &Inventory) -> Vec<(String, String, usize)> {
 
 pub fn find(root: &Path, inv: &Inventory, flake: &Flake, know: &Knowledge) -> Vec<Drift> {
     let mut out = Vec::new();
+    // (drift so far, the versioned attribute's candidates) for the nixpkgs check, done once.
+    let mut versioned: Vec<(Drift, Vec<String>)> = Vec::new();
     for (family, pinned, pinned_line) in pins(inv) {
         let Some(tool) = inv
             .required_tools
@@ -57,7 +66,7 @@ pub fn find(root: &Path, inv: &Inventory, flake: &Flake, know: &Knowledge) -> Ve
         let Some((element, line)) = flake.segments.iter().find_map(|s| {
             s.elements
                 .iter()
-                .find(|e| binaries_of(&flake.root, &e.text, know).contains(&tool.binary))
+                .find(|e| binaries_of(flake, &e.text, know).contains(&tool.binary))
                 .map(|e| (e.text.clone(), flake.line(e.span.start)))
         }) else {
             continue;
@@ -71,6 +80,8 @@ pub fn find(root: &Path, inv: &Inventory, flake: &Flake, know: &Knowledge) -> Ve
             line,
             message: String::new(),
             fix: String::new(),
+            suggested: None,
+            exact: false,
         };
         let chain = path_chain(&flake.root, &element);
         if chain.iter().any(|p| p.ends_with("fromRustupToolchainFile")) {
@@ -79,29 +90,76 @@ pub fn find(root: &Path, inv: &Inventory, flake: &Flake, know: &Knowledge) -> Ve
             }
             continue;
         }
-        let Some(versioned) = know
-            .nix_versions
-            .iter()
-            .find(|v| v.binary == tool.binary)
-            .and_then(|v| v.for_version(&pinned))
-        else {
+        let Some(template) = know.nix_versions.iter().find(|v| v.binary == tool.binary) else {
+            continue;
+        };
+        let candidates = template.candidates(&pinned);
+        let Some(exact) = candidates.first() else {
             continue;
         };
         let head = chain.last().cloned().unwrap_or_default();
-        if head == versioned || chain.contains(&versioned) {
+        if &head == exact || chain.contains(exact) {
             continue;
         }
-        out.push(Drift {
-            message: format!(
-                "toolchains/BUCK:{pinned_line} pinned {family} {pinned}, but {}:{line} provides `{}`, nixpkgs' default version",
-                base.file,
-                element.trim()
-            ),
-            fix: format!("use `{versioned}` at {}:{line} to keep {family} at {}", base.file, major_minor(&pinned)),
-            ..base
-        });
+        versioned.push((base, candidates));
+    }
+    if versioned.is_empty() {
+        return out;
+    }
+    let all: Vec<String> = versioned
+        .iter()
+        .flat_map(|(_, c)| c.iter().cloned())
+        .collect();
+    let attrs = nixpkgs::check(nixpkgs::locked(&flake.dir).as_ref(), &all, know);
+    for (base, candidates) in versioned {
+        out.push(advise(base, &candidates, &attrs));
     }
     out
+}
+
+/// The drift message and fix for a family whose pinned version a versioned attribute could
+/// keep: the exact one when this nixpkgs has it, else the nearest it has, else none.
+fn advise(base: Drift, candidates: &[String], attrs: &Attrs) -> Drift {
+    let element = base.provided_by.trim().to_owned();
+    let message = format!(
+        "toolchains/BUCK:{} pinned {} {}, but {}:{} provides `{element}`",
+        base.pinned_line, base.family, base.pinned, base.file, base.line
+    );
+    let at = format!("{}:{}", base.file, base.line);
+    let keep = major_minor(&base.pinned);
+    let exact = &candidates[0];
+    let nearest = candidates.iter().find(|c| attrs.has(c));
+    let (fix, suggested, is_exact) = match nearest {
+        Some(c) if c == exact => (
+            format!("use `{c}` at {at} to keep {} at {keep}", base.family),
+            Some(c.clone()),
+            true,
+        ),
+        Some(c) => (
+            format!(
+                "no exact version in {} (`{exact}` does not exist); nearest is `{c}`: use it at {at}, or accept the drift",
+                attrs.describe()
+            ),
+            Some(c.clone()),
+            false,
+        ),
+        None => (
+            format!(
+                "no exact version in {} (`{exact}` does not exist) and no nearby one: accept the drift, or bring {} {keep} in through an overlay",
+                attrs.describe(),
+                base.family
+            ),
+            None,
+            false,
+        ),
+    };
+    Drift {
+        message,
+        fix,
+        suggested,
+        exact: is_exact,
+        ..base
+    }
 }
 
 fn major_minor(version: &str) -> String {

@@ -50,7 +50,7 @@
           clang
           glibc
           llvmPackages.libclang.lib
-          llvmPackages.lld
+          llvmPackages.bintools
         ]
         ++ lib.optionals pkgs.stdenv.isDarwin [
           libiconv

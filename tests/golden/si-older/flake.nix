@@ -15,7 +15,7 @@
           pkgs.rustc
           pkgs.python3
           pkgs.clang
-          pkgs.llvmPackages.lld
+          pkgs.llvmPackages.bintools
           pkgs.clippy
           pkgs.deno
         ];
