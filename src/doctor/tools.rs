@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{Finding, Status};
-use crate::flake::drift::pins;
 use crate::inventory::{Inventory, RequiredTool};
 use crate::know::Knowledge;
 use crate::process::{run, version_in};
@@ -18,7 +17,11 @@ pub fn check(
     os: &str,
     out: &mut Vec<Finding>,
 ) -> BTreeMap<String, PathBuf> {
-    let pinned: BTreeMap<String, String> = pins(inv).into_iter().map(|(f, v, _)| (f, v)).collect();
+    let pinned: BTreeMap<String, String> = inv
+        .pins
+        .iter()
+        .map(|p| (p.family.clone(), p.version.clone()))
+        .collect();
     let mut found = BTreeMap::new();
     let extra = know.doctor_tools.iter().map(|t| RequiredTool {
         binary: t.binary.clone(),

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::devshell::{binaries_of, path_chain};
 use super::nixpkgs::{self, Attrs};
 use super::Flake;
-use crate::inventory::{Inventory, Status};
+use crate::inventory::Inventory;
 use crate::know::Knowledge;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub struct Drift {
     pub pinned: String,
     /// Where the pin was: the distribution target's line in toolchains/BUCK.
     pub pinned_line: usize,
+    /// `toolchains/BUCK:48`, or that with "(recorded in .si-nixify/pins.json)" after generate.
+    pub pinned_at: String,
     pub provided_by: String,
     pub file: String,
     pub line: usize,
@@ -28,34 +30,17 @@ pub struct Drift {
     pub suggested: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub exact: bool,
-}
-
-/// The version each family was pinned to by the distributions its hermetic toolchains used:
-/// (family, version, line of the distribution target).
-pub fn pins(inv: &Inventory) -> Vec<(String, String, usize)> {
-    let mut out: Vec<(String, String, usize)> = Vec::new();
-    for t in inv.targets.iter().filter(|t| t.status == Status::Hermetic) {
-        let Some(dist) = inv
-            .distributions
-            .iter()
-            .find(|d| Some(&d.name) == t.distribution.as_ref())
-        else {
-            continue;
-        };
-        if let (Some(family), Some(version)) = (&dist.family, &dist.version) {
-            if !out.iter().any(|(f, _, _)| f == family) {
-                out.push((family.clone(), version.clone(), dist.line));
-            }
-        }
-    }
-    out
+    /// The rust-toolchain file whose `channel` differs from the pin (root-relative).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel_file: Option<std::path::PathBuf>,
 }
 
 pub fn find(root: &Path, inv: &Inventory, flake: &Flake, know: &Knowledge) -> Vec<Drift> {
     let mut out = Vec::new();
     // (drift so far, the versioned attribute's candidates) for the nixpkgs check, done once.
     let mut versioned: Vec<(Drift, Vec<String>)> = Vec::new();
-    for (family, pinned, pinned_line) in pins(inv) {
+    for pin in &inv.pins {
+        let (family, pinned, pinned_line) = (pin.family.clone(), pin.version.clone(), pin.line);
         let Some(tool) = inv
             .required_tools
             .iter()
@@ -75,6 +60,7 @@ pub fn find(root: &Path, inv: &Inventory, flake: &Flake, know: &Knowledge) -> Ve
             family: family.clone(),
             pinned: pinned.clone(),
             pinned_line,
+            pinned_at: pin.origin(),
             provided_by: element.clone(),
             file: flake.path.display().to_string(),
             line,
@@ -82,6 +68,7 @@ pub fn find(root: &Path, inv: &Inventory, flake: &Flake, know: &Knowledge) -> Ve
             fix: String::new(),
             suggested: None,
             exact: false,
+            channel_file: None,
         };
         let chain = path_chain(&flake.root, &element);
         if chain.iter().any(|p| p.ends_with("fromRustupToolchainFile")) {
@@ -122,8 +109,8 @@ pub fn find(root: &Path, inv: &Inventory, flake: &Flake, know: &Knowledge) -> Ve
 fn advise(base: Drift, candidates: &[String], attrs: &Attrs) -> Drift {
     let element = base.provided_by.trim().to_owned();
     let message = format!(
-        "toolchains/BUCK:{} pinned {} {}, but {}:{} provides `{element}`",
-        base.pinned_line, base.family, base.pinned, base.file, base.line
+        "{} pinned {} {}, but {}:{} provides `{element}`",
+        base.pinned_at, base.family, base.pinned, base.file, base.line
     );
     let at = format!("{}:{}", base.file, base.line);
     let keep = major_minor(&base.pinned);
@@ -188,8 +175,8 @@ fn rustup_file_drift(root: &Path, flake: &Flake, base: &Drift) -> Option<Drift> 
     let flake_line = flake.line(at);
     Some(Drift {
         message: format!(
-            "toolchains/BUCK:{} pinned {} {}, but {}:{flake_line} takes it from {} whose channel is \"{channel}\"",
-            base.pinned_line,
+            "{} pinned {} {}, but {}:{flake_line} takes it from {} whose channel is \"{channel}\"",
+            base.pinned_at,
             base.family,
             base.pinned,
             base.file,
@@ -202,6 +189,7 @@ fn rustup_file_drift(root: &Path, flake: &Flake, base: &Drift) -> Option<Drift> 
             index + 1
         ),
         line: flake_line,
+        channel_file: Some(file.clone()),
         ..base.clone()
     })
 }

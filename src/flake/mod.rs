@@ -8,6 +8,7 @@ mod devshell;
 pub mod drift;
 pub mod generated;
 pub mod nixpkgs;
+pub mod pin;
 mod rust_overlay;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -113,12 +114,13 @@ impl Flake {
     }
 }
 
-/// Plan the additions for `tools`. A tool needed everywhere must be provided everywhere; a
-/// Linux-only tool only on Linux.
+/// Plan the additions for `tools`, plus `extra` edits (`--pin-versions`). A tool needed
+/// everywhere must be provided everywhere; a Linux-only tool only on Linux.
 pub fn plan(
     flake: &Flake,
     tools: &[RequiredTool],
     know: &Knowledge,
+    extra: &[Edit],
 ) -> Result<FlakePlan, UserError> {
     if flake.segments.is_empty() {
         return Err(UserError::new(
@@ -183,6 +185,7 @@ pub fn plan(
         ));
     }
     let mut edits: Vec<Edit> = replacements.iter().map(|(r, _)| r.edit.clone()).collect();
+    edits.extend(extra.iter().cloned());
     edits.extend(
         additions
             .iter()

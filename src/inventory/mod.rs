@@ -4,6 +4,7 @@
 
 pub mod all;
 pub mod distributions;
+pub mod pins;
 pub mod references;
 pub mod targets;
 pub mod tools;
@@ -34,6 +35,8 @@ pub struct Inventory {
     pub distributions: Vec<Distribution>,
     pub remote_references: Vec<RemoteReference>,
     pub required_tools: Vec<RequiredTool>,
+    /// The versions the download toolchains pin (or pinned, per `.si-nixify/pins.json`).
+    pub pins: Vec<pins::Pin>,
     /// Pinned versions the devshell does not match (empty without a flake).
     pub version_drift: Vec<Drift>,
     pub warnings: Vec<String>,
@@ -55,6 +58,7 @@ impl Inventory {
             distributions: Vec::new(),
             remote_references: Vec::new(),
             required_tools: Vec::new(),
+            pins: Vec::new(),
             version_drift: Vec::new(),
             warnings: Vec::new(),
             files_scanned: None,
@@ -174,11 +178,16 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
         targets,
         distributions,
         required_tools,
+        pins: Vec::new(),
         version_drift: Vec::new(),
         warnings,
         files_scanned: None,
         parse_failures: None,
     };
+    inv.pins = pins::merge(
+        pins::from_distributions(&inv),
+        pins::recorded(&ctx.repo.root)?,
+    );
     if let Some(flake) = &ctx.flake {
         inv.version_drift = crate::flake::drift::find(&ctx.repo.root, &inv, flake, &ctx.know);
     }

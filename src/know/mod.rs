@@ -371,6 +371,8 @@ impl Knowledge {
                 .map_err(|e| UserError::new(format!("cannot list {LOCAL_DIR}/: {e}")))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                // pins.json is generate's record of pinned versions, not knowledge.
+                .filter(|p| p.file_name().is_none_or(|n| n != "pins.json"))
                 .collect();
             files.sort();
             for path in files {
