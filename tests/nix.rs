@@ -78,9 +78,15 @@ fn si_latest_flake_gets_exactly_the_wrapped_linker_in_the_linux_list_of_buck2_bu
         String::from_utf8_lossy(&out.stderr)
     );
     let after = read(&dir.path().join("flake.nix"));
+    // The Linux list gets exactly the wrapped linker; the PATH tools SI's own toolchain
+    // rules call (rustfmt once rustfmt_dist is gone, cargo-sort) go to the list for every OS.
     assert_eq!(
         added_lines(&before, &after),
-        vec!["          llvmPackages.bintools\n".to_owned()]
+        vec![
+            "          rustfmt\n".to_owned(),
+            "          cargo-sort\n".to_owned(),
+            "          llvmPackages.bintools\n".to_owned()
+        ]
     );
     let at = after.find("llvmPackages.bintools\n").unwrap();
     let binding = after[..at].rfind(" = with pkgs;").unwrap();
@@ -127,7 +133,8 @@ fn plain_packages_list_gets_the_missing_packages() {
             "          pkgs.clang\n",
             "          pkgs.clippy\n",
             "          pkgs.deno\n",
-            "          pkgs.llvmPackages.bintools\n"
+            "          pkgs.llvmPackages.bintools\n",
+            "          pkgs.rustfmt\n"
         ]
     );
     assert_eq!(
@@ -236,14 +243,14 @@ fn without_a_flake_generate_writes_a_nix_function_that_evaluates() {
     );
     let generated = dir.path().join("nix/buck2-toolchains.nix");
     assert_parses(&generated);
-    let pkgs = r#"{ clang = "clang"; clippy = "clippy"; deno = "deno"; python3 = "python3"; rustc = "rustc";
+    let pkgs = r#"{ clang = "clang"; clippy = "clippy"; deno = "deno"; python3 = "python3"; rustc = "rustc"; rustfmt = "rustfmt";
                    llvmPackages = { bintools = "bintools"; }; stdenv.hostPlatform = { isLinux = true; isDarwin = false; }; }"#;
     let expr = format!("import {} {{ pkgs = {pkgs}; }}", generated.display());
     if let Some(json) = nix_eval(&expr) {
         let list: Vec<String> = serde_json::from_str(&json).unwrap();
         assert_eq!(
             list,
-            ["clang", "clippy", "deno", "bintools", "python3", "rustc"]
+            ["clang", "clippy", "deno", "bintools", "python3", "rustc", "rustfmt"]
         );
     }
     // A second run changes nothing.

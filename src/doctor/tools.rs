@@ -29,6 +29,7 @@ pub fn check(
         nix: t.nix.clone(),
         platform: t.platform.clone(),
         pinned_by: t.pinned_by.clone(),
+        pinned: None,
     });
     for tool in inv.required_tools.iter().cloned().chain(extra) {
         if tool.platform.as_deref().is_some_and(|p| p != os) {

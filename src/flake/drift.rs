@@ -54,6 +54,11 @@ pub fn find(root: &Path, inv: &Inventory, flake: &Flake, know: &Knowledge) -> Ve
                 .find(|e| binaries_of(flake, &e.text, know).contains(&tool.binary))
                 .map(|e| (e.text.clone(), flake.line(e.span.start)))
         }) else {
+            // Not in the devshell: generate adds nixpkgs' default version, which a
+            // channel pin (`nightly-2025-04-17`) never is.
+            if let Some(d) = channel_pin_drift(flake, pin, tool, know) {
+                out.push(d);
+            }
             continue;
         };
         let base = Drift {
@@ -102,6 +107,58 @@ pub fn find(root: &Path, inv: &Inventory, flake: &Flake, know: &Knowledge) -> Ve
         out.push(advise(base, &candidates, &attrs));
     }
     out
+}
+
+/// A tool pinned to a channel build (`rustfmt` nightly-2025-04-17) that the devshell lacks:
+/// the package generate adds is a release, so the nightly-only behaviour the repo relied on
+/// (`rustfmt`'s `unstable-features`) is gone. The fix comes from the knowledge base's
+/// `channel_attr` for the binary.
+fn channel_pin_drift(
+    flake: &Flake,
+    pin: &crate::inventory::pins::Pin,
+    tool: &crate::inventory::RequiredTool,
+    know: &Knowledge,
+) -> Option<Drift> {
+    let (channel, date) = pin.version.split_once('-')?;
+    if date.is_empty() || channel.chars().any(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let template = know
+        .nix_versions
+        .iter()
+        .find(|v| v.binary == tool.binary)
+        .and_then(|v| v.channel_attr.as_deref())?;
+    let attr = template
+        .replace("{channel}", channel)
+        .replace("{date}", date);
+    let line = flake
+        .segments
+        .first()
+        .map_or(1, |s| flake.line(s.list.start));
+    Some(Drift {
+        family: pin.family.clone(),
+        pinned: pin.version.clone(),
+        pinned_line: pin.line,
+        pinned_at: pin.origin(),
+        provided_by: tool.nix.clone(),
+        file: flake.path.display().to_string(),
+        line,
+        message: format!(
+            "{} pinned {} {}, but the devshell has no `{}`: generate adds `{}`, a release build, not {channel}",
+            pin.origin(),
+            tool.binary,
+            pin.version,
+            tool.binary,
+            tool.nix
+        ),
+        fix: format!(
+            "to keep {} at {}, put `{attr}` in the devshell at {}:{line} instead (rust-overlay), or accept the drift",
+            tool.binary, pin.version, flake.path.display()
+        ),
+        suggested: Some(attr),
+        exact: false,
+        channel_file: None,
+    })
 }
 
 /// The drift message and fix for a family whose pinned version a versioned attribute could

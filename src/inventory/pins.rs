@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Inventory, Status};
+use super::{Distribution, Inventory, Status, Target};
 use crate::error::{Location, UserError};
 
 /// Where the pins are kept, relative to the repo root.
@@ -51,10 +51,17 @@ const COMMENT: &str = "Written by `si-nixify generate`: the versions the deleted
 
 /// Each family's pin from the distributions its hermetic toolchains use (first one wins).
 pub fn from_distributions(inv: &Inventory) -> Vec<Pin> {
+    from_distributions_of(&inv.targets, &inv.distributions, &inv.toolchains_file)
+}
+
+pub fn from_distributions_of(
+    targets: &[Target],
+    distributions: &[Distribution],
+    toolchains_file: &Path,
+) -> Vec<Pin> {
     let mut out: Vec<Pin> = Vec::new();
-    for t in inv.targets.iter().filter(|t| t.status == Status::Hermetic) {
-        let Some(dist) = inv
-            .distributions
+    for t in targets.iter().filter(|t| t.status == Status::Hermetic) {
+        let Some(dist) = distributions
             .iter()
             .find(|d| Some(&d.name) == t.distribution.as_ref())
         else {
@@ -65,7 +72,7 @@ pub fn from_distributions(inv: &Inventory) -> Vec<Pin> {
                 out.push(Pin {
                     family: family.clone(),
                     version: version.clone(),
-                    file: inv.toolchains_file.display().to_string(),
+                    file: toolchains_file.display().to_string(),
                     line: dist.line,
                     distribution: dist.name.clone(),
                     recorded: false,

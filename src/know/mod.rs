@@ -289,6 +289,10 @@ pub struct FlagTool {
 pub struct NixVersion {
     pub binary: String,
     pub attr: String,
+    /// For a pin that names a channel build (`nightly-2025-04-17`): the attribute that
+    /// provides it, with `{channel}` and `{date}`.
+    #[serde(default)]
+    pub channel_attr: Option<String>,
 }
 
 impl NixVersion {
@@ -483,6 +487,26 @@ impl Knowledge {
             Some(r) => format!("{generic}.{r}"),
             None => generic,
         }
+    }
+
+    /// The nixpkgs attribute that puts `binary` on PATH: one named like it, else the shortest
+    /// name whose `provides` lists it, else the binary's own name (nixpkgs mostly names
+    /// packages after their command).
+    pub fn nix_attr_for(&self, binary: &str) -> String {
+        if self
+            .provides
+            .get(binary)
+            .is_some_and(|b| b.iter().any(|x| x == binary))
+        {
+            return binary.to_owned();
+        }
+        self.provides
+            .iter()
+            .filter(|(_, bins)| bins.iter().any(|b| b == binary))
+            .map(|(attr, _)| attr)
+            .min_by_key(|a| (a.len(), a.as_str()))
+            .cloned()
+            .unwrap_or_else(|| binary.to_owned())
     }
 
     pub fn is_common_attr(&self, attr: &str) -> bool {

@@ -39,6 +39,8 @@
           ripgrep
           rust-toolchain
           taplo
+          rustfmt
+          cargo-sort
         ]
         ++ lib.optionals pkgs.stdenv.isDarwin [
           pkgs.darwin.sigtool

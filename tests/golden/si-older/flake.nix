@@ -18,6 +18,7 @@
           pkgs.llvmPackages.bintools
           pkgs.clippy
           pkgs.deno
+          pkgs.rustfmt
         ];
       };
     };
