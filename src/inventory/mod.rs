@@ -185,13 +185,13 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
         if let Some(family) = family {
             tool.pinned_by = Some(family);
             tool.pinned = None;
-        } else if let Some((version, line, distribution)) = pin {
+        } else if let Some(tp) = pin {
             tool_pins.push(pins::Pin {
                 family: tool.binary.clone(),
-                version,
+                version: tp.version,
                 file: ctx.sources.buck.display().to_string(),
-                line,
-                distribution,
+                line: tp.line,
+                distribution: tp.distribution,
                 recorded: false,
             });
         }

@@ -149,17 +149,16 @@ fn os_of_condition(condition: &str) -> Option<&'static str> {
 /// Binaries the implementations of the repo's own toolchain rules run from PATH
 /// (`cmd_args("taplo")`, the `cmd_args("rustfmt")` fallback once `rustfmt_dist` is gone). A
 /// binary named in an attr that pointed at a distribution (`rustfmt_dist`, `cargo_dist`) is
-/// pinned by that distribution's version: `(tool, pin)` pairs, the pin as (version, line,
-/// distribution name).
+/// pinned by that distribution's version.
 pub fn path_tools(
     sources: &Sources,
     module: &Module,
     targets: &[Target],
     distributions: &[Distribution],
     know: &Knowledge,
-) -> Vec<(RequiredTool, Option<(String, usize, String)>)> {
+) -> Vec<(RequiredTool, Option<ToolPin>)> {
     let all_calls = calls(module);
-    let mut out: Vec<(RequiredTool, Option<(String, usize, String)>)> = Vec::new();
+    let mut out: Vec<(RequiredTool, Option<ToolPin>)> = Vec::new();
     for target in targets
         .iter()
         .filter(|t| matches!(t.status, Status::Custom | Status::Other))
@@ -182,7 +181,7 @@ pub fn path_tools(
                 nix: know.nix_attr_for(&pc.binary),
                 platform: None,
                 pinned_by: pin.as_ref().map(|_| pc.binary.clone()),
-                pinned: pin.as_ref().map(|(v, _, _)| v.clone()),
+                pinned: pin.as_ref().map(|p| p.version.clone()),
                 binary: pc.binary,
             };
             out.push((tool, pin));
@@ -197,12 +196,25 @@ fn pinning_distribution(
     call: &Call,
     binary: &str,
     distributions: &[Distribution],
-) -> Option<(String, usize, String)> {
+) -> Option<ToolPin> {
     let word = binary.replace('-', "_");
     call.args
         .iter()
         .filter(|a| a.name.as_deref().is_some_and(|n| n.contains(&word)))
         .filter_map(|a| a.value.as_str().and_then(referenced_target))
         .find_map(|r| distributions.iter().find(|d| belongs_to(r, &d.name)))
-        .and_then(|d| Some((d.version.clone()?, d.line, d.name.clone())))
+        .and_then(|d| {
+            Some(ToolPin {
+                version: d.version.clone()?,
+                line: d.line,
+                distribution: d.name.clone(),
+            })
+        })
+}
+
+/// The distribution that pinned one binary: its version, line and name.
+pub struct ToolPin {
+    pub version: String,
+    pub line: usize,
+    pub distribution: String,
 }
