@@ -169,34 +169,14 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
         }
     }
     let mut required_tools = tools::required(buck, &targets, &ctx.know);
-    let path_tools = tools::path_tools(&ctx.sources, buck, &targets, &distributions, &ctx.know);
     let family_pins = pins::from_distributions_of(&targets, &distributions, &ctx.sources.buck);
-    let mut tool_pins = Vec::new();
-    for (mut tool, pin) in path_tools {
-        // A binary the family's own distribution pins (`cargo_dist = ":rust_dist"`) follows
-        // that family's pin; only a distribution of its own (`rustfmt_nightly_dist`) is a
-        // pin of its own.
-        let family = pin.as_ref().and_then(|(_, _, d)| {
-            family_pins
-                .iter()
-                .find(|p| &p.distribution == d)
-                .map(|p| p.family.clone())
-        });
-        if let Some(family) = family {
-            tool.pinned_by = Some(family);
-            tool.pinned = None;
-        } else if let Some(tp) = pin {
-            tool_pins.push(pins::Pin {
-                family: tool.binary.clone(),
-                version: tp.version,
-                file: ctx.sources.buck.display().to_string(),
-                line: tp.line,
-                distribution: tp.distribution,
-                recorded: false,
-            });
-        }
-        tools::add(&mut required_tools, tool);
-    }
+    let path_tools = tools::path_tools(&ctx.sources, buck, &targets, &distributions, &ctx.know);
+    let tool_pins = tools::add_path_tools(
+        &mut required_tools,
+        path_tools,
+        &family_pins,
+        &ctx.sources.buck,
+    );
     let warnings = unknown_download_rules(&targets);
     let mut inv = Inventory {
         schema_version: 1,

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::distributions::Distribution;
+use super::pins::Pin;
 use super::targets::{belongs_to, calls, referenced_target, Call, Status, Target};
 use crate::know::Knowledge;
 use crate::read::{path_calls, Expr, Module, Node, Sources};
@@ -186,6 +187,41 @@ pub fn path_tools(
             };
             out.push((tool, pin));
         }
+    }
+    out
+}
+
+/// Add the PATH tools to `required`; returns the pins of binaries pinned by a distribution
+/// of their own (`rustfmt_nightly_dist`). A binary the family's own distribution pins
+/// (`cargo_dist = ":rust_dist"`) follows that family's pin instead.
+pub fn add_path_tools(
+    required: &mut Vec<RequiredTool>,
+    path_tools: Vec<(RequiredTool, Option<ToolPin>)>,
+    family_pins: &[Pin],
+    toolchains_file: &std::path::Path,
+) -> Vec<Pin> {
+    let mut out = Vec::new();
+    for (mut tool, pin) in path_tools {
+        let family = pin.as_ref().and_then(|tp| {
+            family_pins
+                .iter()
+                .find(|p| p.distribution == tp.distribution)
+                .map(|p| p.family.clone())
+        });
+        if let Some(family) = family {
+            tool.pinned_by = Some(family);
+            tool.pinned = None;
+        } else if let Some(tp) = pin {
+            out.push(Pin {
+                family: tool.binary.clone(),
+                version: tp.version,
+                file: toolchains_file.display().to_string(),
+                line: tp.line,
+                distribution: tp.distribution,
+                recorded: false,
+            });
+        }
+        add(required, tool);
     }
     out
 }
