@@ -6,7 +6,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{copy_fixture, run, si_nixify, tool};
+use common::{copy_fixture, have, run, si_nixify, tool};
 use serde_json::Value;
 
 fn read(path: &Path) -> String {
@@ -34,23 +34,6 @@ fn json(repo: &Path, args: &[&str], env: &[(&str, &str)]) -> Value {
     })
 }
 
-/// Skip (in CI: fail) when a tool is missing.
-fn have(tools: &[&str]) -> bool {
-    let missing: Vec<&&str> = tools
-        .iter()
-        .filter(|t| tool("SI_NIXIFY_NO_SUCH_VAR", t).is_none())
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must install {missing:?} (see .ci/install)"
-    );
-    println!("skipped: {missing:?} not on PATH");
-    false
-}
-
 /// A devshell flake whose mkShell-like call (`shell`) lists `packages`.
 fn flake(shell: &str, packages: &str) -> String {
     format!(
@@ -73,6 +56,15 @@ fn added(repo: &Path) -> Vec<String> {
 }
 
 // --- the wrapped linker, probed -----------------------------------------------------------
+
+fn probe_finding<'a>(doc: &'a Value, probe: &str) -> &'a Value {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "probe" && f["subject"] == probe)
+        .unwrap_or_else(|| panic!("no {probe} probe in {doc:#}"))
+}
 
 /// An `ld.lld` that links with a dynamic linker that does not exist, the way an unwrapped
 /// linker leaves binaries on NixOS: they link, then cannot start.
@@ -111,12 +103,7 @@ fn doctor_fails_every_probe_whose_binary_links_but_cannot_start_and_names_the_wr
     assert_eq!(out.status.code(), Some(1));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     for probe in ["c", "c++", "rust"] {
-        let f = doc["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["check"] == "probe" && f["subject"] == probe)
-            .unwrap_or_else(|| panic!("no {probe} probe in {doc:#}"));
+        let f = probe_finding(&doc, probe);
         assert_eq!(f["status"], "fail", "{f:#}");
         let seen = f["seen"].as_str().unwrap();
         assert!(seen.contains("linked a binary that"), "{seen}");
@@ -139,12 +126,7 @@ fn doctor_probes_c_cxx_and_rust_and_all_pass_with_a_working_linker() {
     let dir = copy_fixture("system-only");
     let doc = json(dir.path(), &["doctor", "--json"], &[]);
     for probe in ["c", "c++", "rust"] {
-        let f = doc["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["check"] == "probe" && f["subject"] == probe)
-            .unwrap_or_else(|| panic!("no {probe} probe in {doc:#}"));
+        let f = probe_finding(&doc, probe);
         assert_eq!(f["status"], "ok", "{f:#}");
         assert!(
             f["seen"].as_str().unwrap().contains("-fuse-ld=lld"),
