@@ -5,14 +5,16 @@
 
   outputs = { self, nixpkgs }:
     let
-      systems = [ "x86_64-linux" "aarch64-linux" "x86_64-darwin" "aarch64-darwin" ];
+      # No x86_64-darwin: nixpkgs drops it in 26.11 and buck2 is not packaged for it, so
+      # `nix flake check` would fail there.
+      systems = [ "x86_64-linux" "aarch64-linux" "aarch64-darwin" ];
       forAllSystems = f: nixpkgs.lib.genAttrs systems (system: f (import nixpkgs {
         inherit system;
         overlays = [ self.overlays.default ];
       }));
     in
     {
-      # `lib.toolchainPackages pkgs { all = [ "clang" ]; linux = [ "llvmPackages.lld" ]; }`:
+      # `lib.toolchainPackages pkgs { all = [ "clang" ]; linux = [ "llvmPackages.bintools" ]; }`:
       # the function the generated nix/buck2-toolchains.nix files use.
       lib = import ./nix/lib.nix;
 
@@ -29,6 +31,7 @@
         default = {
           type = "app";
           program = "${pkgs.si-nixify}/bin/si-nixify";
+          meta.description = "Rewrite Buck2 download toolchains into system toolchains backed by a Nix devshell";
         };
       });
 
@@ -43,6 +46,7 @@
 
       checks = forAllSystems (pkgs: import ./nix/checks.nix { inherit pkgs; });
 
-      formatter = forAllSystems (pkgs: pkgs.nixpkgs-fmt);
+      # nixfmt, the official Nix formatter (nixpkgs-fmt is archived upstream).
+      formatter = forAllSystems (pkgs: pkgs.nixfmt);
     };
 }

@@ -1,5 +1,5 @@
 # The shell for working on si-nixify: a Rust toolchain, and every tool the tests and the
-# rewritten toolchains call (buck2, clang, lld, python3, deno), plus Nix tooling.
+# rewritten toolchains call (buck2, clang, the wrapped ld.lld, python3, deno), plus Nix tooling.
 { pkgs }:
 
 pkgs.mkShell {
@@ -10,13 +10,14 @@ pkgs.mkShell {
     rustfmt
     buck2
     clang
-    llvmPackages.lld
     python3
     deno
     bazel-buildtools
     actionlint
     hyperfine
-    nixpkgs-fmt
+    nixfmt
     si-nixify
-  ];
+  ]
+  # The wrapped ld.lld (-fuse-ld=lld on Linux): plain lld sets no RUNPATH (nixpkgs #24744).
+  ++ lib.optionals stdenv.isLinux [ llvmPackages.bintools ];
 }

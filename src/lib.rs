@@ -12,6 +12,7 @@ pub mod flake;
 pub mod inventory;
 pub mod know;
 pub mod plan;
+pub mod process;
 pub mod read;
 pub mod repo;
 pub mod write;

@@ -5,7 +5,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::{copy_fixture, si_nixify};
+use common::{copy_fixture, have, si_nixify};
 use serde_json::Value;
 
 /// A directory for PATH holding links to the real tools named, and scripts given as (name, body).
@@ -26,20 +26,6 @@ fn bin_dir(real: &[&str], scripts: &[(&str, &str)]) -> tempfile::TempDir {
 
 fn which_real(name: &str) -> Result<PathBuf, ()> {
     common::tool("SI_NIXIFY_NO_SUCH_VAR", name).ok_or(())
-}
-
-/// Skip (or, in CI, fail) when the machine lacks what a test needs.
-fn have(tools: &[&str]) -> bool {
-    let missing: Vec<&&str> = tools.iter().filter(|t| which_real(t).is_err()).collect();
-    if missing.is_empty() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must install {missing:?} (see .ci/install)"
-    );
-    println!("skipped: {missing:?} not on PATH");
-    false
 }
 
 fn doctor(repo: &Path, path: Option<&Path>, env: &[(&str, &str)]) -> (Option<i32>, Value) {
@@ -117,7 +103,7 @@ fn clang_without_lld_on_path_fails_naming_ld_lld_and_its_package() {
         .unwrap_or_else(|| panic!("{text}"));
     assert!(line.contains("is not on PATH"), "{line}");
     assert!(
-        text.contains("fix: add `llvmPackages.lld` to the devshell"),
+        text.contains("fix: add `llvmPackages.bintools` to the devshell"),
         "{text}"
     );
 }
@@ -141,7 +127,7 @@ fn probe_failure_is_mapped_to_its_fix() {
         "{f:#}"
     );
     assert!(
-        f["fix"].as_str().unwrap().contains("llvmPackages.lld"),
+        f["fix"].as_str().unwrap().contains("llvmPackages.bintools"),
         "{f:#}"
     );
 }

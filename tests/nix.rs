@@ -68,7 +68,7 @@ fn added_lines(old: &str, new: &str) -> Vec<String> {
 }
 
 #[test]
-fn si_latest_flake_gets_exactly_lld_in_the_linux_list_of_buck2_build_inputs() {
+fn si_latest_flake_gets_exactly_the_wrapped_linker_in_the_linux_list_of_buck2_build_inputs() {
     let dir = copy_fixture("si-latest");
     let before = read(&dir.path().join("flake.nix"));
     let out = run(dir.path(), &["generate"]);
@@ -78,11 +78,17 @@ fn si_latest_flake_gets_exactly_lld_in_the_linux_list_of_buck2_build_inputs() {
         String::from_utf8_lossy(&out.stderr)
     );
     let after = read(&dir.path().join("flake.nix"));
+    // The Linux list gets exactly the wrapped linker; the PATH tools SI's own toolchain
+    // rules call (rustfmt once rustfmt_dist is gone, cargo-sort) go to the list for every OS.
     assert_eq!(
         added_lines(&before, &after),
-        vec!["          llvmPackages.lld\n".to_owned()]
+        vec![
+            "          rustfmt\n".to_owned(),
+            "          cargo-sort\n".to_owned(),
+            "          llvmPackages.bintools\n".to_owned()
+        ]
     );
-    let at = after.find("llvmPackages.lld\n").unwrap();
+    let at = after.find("llvmPackages.bintools\n").unwrap();
     let binding = after[..at].rfind(" = with pkgs;").unwrap();
     assert!(
         after[..binding].ends_with("buck2BuildInputs"),
@@ -127,7 +133,8 @@ fn plain_packages_list_gets_the_missing_packages() {
             "          pkgs.clang\n",
             "          pkgs.clippy\n",
             "          pkgs.deno\n",
-            "          pkgs.llvmPackages.lld\n"
+            "          pkgs.llvmPackages.bintools\n",
+            "          pkgs.rustfmt\n"
         ]
     );
     assert_eq!(
@@ -155,7 +162,47 @@ fn check_and_dry_run_include_the_flake_diff() {
         stdout.contains("--- a/flake.nix\n+++ b/flake.nix\n"),
         "{stdout}"
     );
-    assert!(stdout.contains("+          llvmPackages.lld\n"), "{stdout}");
+    assert!(
+        stdout.contains("+          llvmPackages.bintools\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn an_unwrapped_lld_in_the_devshell_is_replaced_in_place_by_the_wrapped_linker() {
+    let dir = copy_fixture("system-only");
+    let flake = dir.path().join("flake.nix");
+    let wrapped = read(&flake);
+    for (unwrapped, expected) in [
+        ("pkgs.llvmPackages.lld", "pkgs.llvmPackages.bintools"),
+        ("pkgs.llvmPackages_18.lld", "pkgs.llvmPackages_18.bintools"),
+        ("pkgs.lld", "pkgs.llvmPackages.bintools"),
+    ] {
+        let before = wrapped.replace("pkgs.llvmPackages.bintools", unwrapped);
+        std::fs::write(&flake, &before).unwrap();
+        let out = run(dir.path(), &["generate"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            stdout.contains(&format!(
+                "replace {} with {} in `",
+                &unwrapped[5..],
+                &expected[5..]
+            )),
+            "{stdout}"
+        );
+        assert!(stdout.contains("nixpkgs #24744"), "{stdout}");
+        // Replaced where it stood, nothing added beside it.
+        assert_eq!(
+            read(&flake),
+            wrapped.replace("pkgs.llvmPackages.bintools", expected)
+        );
+        assert_parses(&flake);
+    }
 }
 
 #[test]
@@ -196,12 +243,15 @@ fn without_a_flake_generate_writes_a_nix_function_that_evaluates() {
     );
     let generated = dir.path().join("nix/buck2-toolchains.nix");
     assert_parses(&generated);
-    let pkgs = r#"{ clang = "clang"; clippy = "clippy"; deno = "deno"; python3 = "python3"; rustc = "rustc";
-                   llvmPackages = { lld = "lld"; }; stdenv.hostPlatform = { isLinux = true; isDarwin = false; }; }"#;
+    let pkgs = r#"{ clang = "clang"; clippy = "clippy"; deno = "deno"; python3 = "python3"; rustc = "rustc"; rustfmt = "rustfmt";
+                   llvmPackages = { bintools = "bintools"; }; stdenv.hostPlatform = { isLinux = true; isDarwin = false; }; }"#;
     let expr = format!("import {} {{ pkgs = {pkgs}; }}", generated.display());
     if let Some(json) = nix_eval(&expr) {
         let list: Vec<String> = serde_json::from_str(&json).unwrap();
-        assert_eq!(list, ["clang", "clippy", "deno", "lld", "python3", "rustc"]);
+        assert_eq!(
+            list,
+            ["clang", "clippy", "deno", "bintools", "python3", "rustc", "rustfmt"]
+        );
     }
     // A second run changes nothing.
     let again = run(dir.path(), &["generate", "--check"]);

@@ -111,7 +111,7 @@ fn generate_dry_run_shows_diff_then_changes_then_drift_then_summary() {
     let text = stdout(&out);
     assert_clean(
         &text,
-        "dry run: 2 files would change (toolchains/BUCK, flake.nix), nothing written",
+        "dry run: 3 files would change (toolchains/BUCK, .si-nixify/pins.json, flake.nix), nothing written",
     );
     let at = |needle: &str| {
         text.find(needle)
@@ -121,8 +121,8 @@ fn generate_dry_run_shows_diff_then_changes_then_drift_then_summary() {
     assert!(at("--- a/flake.nix") < at("\nChanges to toolchains/BUCK:\n"));
     // The flake's change is listed under the flake, not under toolchains/BUCK.
     assert!(at("\nChanges to toolchains/BUCK:\n") < at("\nChanges to flake.nix:\n"));
-    assert!(at("\nChanges to flake.nix:\n") < at("add llvmPackages.lld (linux only)"));
-    assert!(at("add llvmPackages.lld") < at("\ndrift: "));
+    assert!(at("\nChanges to flake.nix:\n") < at("add llvmPackages.bintools (linux only)"));
+    assert!(at("add llvmPackages.bintools") < at("\ndrift: "));
     assert_eq!(snapshot(dir.path()), before, "a dry run writes nothing");
     golden("generate-dry-run.txt", &text);
 }
@@ -133,7 +133,7 @@ fn generate_json_keeps_stderr_quiet() {
     let out = run(dir.path(), &["generate", "--dry-run", "--json"]);
     assert_eq!(stderr(&out), "");
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["version_drift"].as_array().unwrap().len(), 3);
+    assert_eq!(doc["version_drift"].as_array().unwrap().len(), 4);
 }
 
 /// A PATH of scripts answering `--version` like the real tools, so the golden does not
@@ -154,6 +154,10 @@ fn fake_tools() -> tempfile::TempDir {
             "deno 2.2.12 (stable, release, x86_64-unknown-linux-gnu)",
         ),
         ("buck2", "buck2 2025-05-06-abcdef"),
+        ("rustfmt", "rustfmt 1.8.0-nightly (2025-04-17)"),
+        ("cargo", "cargo 1.88.0 (873a06493 2025-05-10)"),
+        ("cargo-sort", "cargo-sort 1.0.9"),
+        ("taplo", "taplo 0.9.3"),
     ] {
         let p = dir.path().join(name);
         std::fs::write(&p, format!("#!/bin/sh\necho '{version}'\n")).unwrap();
@@ -228,11 +232,12 @@ fn check_format_github_annotates_each_change_at_its_line() {
         assert!(!message.is_empty() && !message.contains('\n'), "{line}");
     }
     assert!(lines.contains(&"::error file=toolchains/BUCK,line=34,title=si-nixify out-of-date::rust_dist: deleted download_rust_distribution(...) — downloads a pre-built archive; the devshell provides the tools instead (run `si-nixify generate`)"), "{text}");
-    assert!(lines.contains(&"::error file=flake.nix,line=49,title=si-nixify out-of-date::add llvmPackages.lld (linux only) to `buck2BuildInputs` — provides ld.lld (run `si-nixify generate`)"), "{text}");
+    assert!(lines.contains(&"::error file=flake.nix,line=49,title=si-nixify out-of-date::add llvmPackages.bintools (linux only) to `buck2BuildInputs` — provides ld.lld (run `si-nixify generate`)"), "{text}");
+    assert!(lines.contains(&"::error file=.si-nixify/pins.json,line=1,title=si-nixify out-of-date::.si-nixify/pins.json would be created (run `si-nixify generate`)"), "{text}");
     assert!(lines.iter().any(|l| l.starts_with("::warning file=flake.nix,line=50,title=si-nixify version-drift::toolchains/BUCK:24 pinned clang 20.1.0")), "{text}");
     assert_eq!(
         lines.iter().filter(|l| l.starts_with("::warning")).count(),
-        3
+        4
     );
     // Up to date: no annotations, exit 0.
     let done = copy_fixture("system-only");

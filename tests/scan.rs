@@ -190,7 +190,8 @@ fn si_latest_requires_lld_for_cxx_and_rust_flags() {
     let doc = scan_json("si-latest");
     let tools = &doc["required_tools"];
     let lld = find(tools, "binary", "ld.lld");
-    assert_eq!(lld["nix"], "llvmPackages.lld");
+    // The wrapped ld.lld: plain lld sets no RUNPATH (nixpkgs #24744).
+    assert_eq!(lld["nix"], "llvmPackages.bintools");
     assert_eq!(lld["platform"], "linux", "both needs are Linux-only");
     let why = lld["why"].as_str().unwrap();
     assert!(why.contains("system_cxx_toolchain"), "{why}");
@@ -378,4 +379,48 @@ fn upstream_download_shapes_are_listed_as_distributions() {
         .unwrap()
         .iter()
         .all(|r| r["url"] != "url"));
+}
+
+#[test]
+fn si_latest_requires_what_its_own_toolchain_rules_run_from_path() {
+    let doc = scan_json("si-latest");
+    let tools = &doc["required_tools"];
+    // Read from the rules' implementations: si_rust_toolchain falls back to
+    // cmd_args("rustfmt") once rustfmt_dist is gone; toml_toolchain runs cargo (its fallback),
+    // cargo-sort and taplo.
+    for (binary, nix, rule) in [
+        ("rustfmt", "rustfmt", "si_rust_toolchain"),
+        ("cargo", "cargo", "toml_toolchain"),
+        ("cargo-sort", "cargo-sort", "toml_toolchain"),
+        ("taplo", "taplo", "toml_toolchain"),
+    ] {
+        let t = find(tools, "binary", binary);
+        assert_eq!(t["nix"], nix, "{t:#}");
+        let why = t["why"].as_str().unwrap();
+        assert!(why.contains(rule) && why.contains("from PATH"), "{why}");
+        assert!(
+            why.contains("prelude-si/"),
+            "names the implementation's file: {why}"
+        );
+    }
+    // rustfmt had a nightly of its own: the devshell's release rustfmt is drift.
+    assert_eq!(
+        find(tools, "binary", "rustfmt")["pinned"],
+        "nightly-2025-04-17"
+    );
+    let drift = find(&doc["version_drift"], "family", "rustfmt");
+    assert_eq!(drift["pinned"], "nightly-2025-04-17");
+    assert!(
+        drift["fix"]
+            .as_str()
+            .unwrap()
+            .contains("rust-bin.nightly.\"2025-04-17\""),
+        "{drift:#}"
+    );
+    // cargo comes from the same rust_dist as rustc: no second pin for it.
+    assert!(doc["pins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["family"] != "cargo"));
 }

@@ -11,7 +11,7 @@ use super::style::{self, count, paint};
 use super::table::{section, Table};
 use crate::error::UserError;
 use crate::flake::{self, generated, Addition};
-use crate::inventory::{self, Context, FlakeChoice, Inventory};
+use crate::inventory::{self, pins, Context, FlakeChoice, Inventory};
 use crate::plan::{self, Plan};
 use crate::repo::Repo;
 use crate::write::{self, FileChange};
@@ -34,6 +34,11 @@ pub struct Args {
     /// nix/buck2-toolchains.nix.
     #[arg(long, conflicts_with_all = ["no_flake", "flake"])]
     init_flake: bool,
+    /// Also keep the versions the download toolchains pinned: versioned nixpkgs attributes
+    /// (`llvmPackages_20.clang`, `python313`) and the rust-toolchain channel, where this nixpkgs
+    /// has the exact version.
+    #[arg(long, conflicts_with = "no_flake")]
+    pin_versions: bool,
     /// Print a JSON report instead of text (the same as --format json).
     #[arg(long, conflicts_with = "format")]
     json: bool,
@@ -130,7 +135,11 @@ impl Outcome {
                         "out-of-date",
                         &path,
                         1,
-                        format!("{path} would change (run `si-nixify generate`)"),
+                        if change.old.is_none() {
+                            format!("{path} would be created (run `si-nixify generate`)")
+                        } else {
+                            format!("{path} would change (run `si-nixify generate`)")
+                        },
                     ));
                 }
                 for a in additions.into_iter().filter(|_| change.old.is_some()) {
@@ -167,6 +176,14 @@ fn target_prefix(c: &plan::Change) -> String {
 }
 
 fn addition_text(a: &Addition) -> String {
+    if let Some(old) = &a.replaces {
+        return format!(
+            "replace {old} with {} in `{}` — {}",
+            a.nix,
+            a.list,
+            a.why.as_deref().unwrap_or_default()
+        );
+    }
     let platform = a
         .platform
         .as_deref()
@@ -221,11 +238,36 @@ fn plan_all(ctx: &Context, inv: &Inventory, args: &Args) -> Result<Outcome, User
         old: Some(buck.old.clone()),
         new: buck.new.clone(),
     }];
+    // The pins go with the deleted distribution targets: keep them for scan and doctor.
+    let current = pins::from_distributions(inv);
+    if !current.is_empty() && !buck.is_noop() {
+        let path = PathBuf::from(pins::PINS_FILE);
+        let old = std::fs::read_to_string(ctx.repo.root.join(&path)).ok();
+        let new = pins::render(&inv.pins);
+        changes.push(FileChange { path, old, new });
+    }
     let mut additions = Vec::new();
     let mut notes = Vec::new();
     match &ctx.flake {
         Some(f) => {
-            let fp = flake::plan(f, &inv.required_tools, &ctx.know)?;
+            let (tools, pin_edits) = if args.pin_versions {
+                if let Some((path, old, new)) =
+                    flake::pin::rust_toolchain_edit(&ctx.repo.root, &inv.version_drift)?
+                {
+                    changes.push(FileChange {
+                        path,
+                        old: Some(old),
+                        new,
+                    });
+                }
+                (
+                    flake::pin::versioned_tools(&inv.required_tools, &inv.pins, f, &ctx.know),
+                    flake::pin::element_edits(f, &inv.version_drift),
+                )
+            } else {
+                (inv.required_tools.clone(), Vec::new())
+            };
+            let fp = flake::plan(f, &tools, &ctx.know, &pin_edits)?;
             additions = fp.additions;
             changes.push(FileChange {
                 path: fp.path,

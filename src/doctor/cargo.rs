@@ -64,7 +64,7 @@ fn libclang_dirs() -> Vec<PathBuf> {
     }
     let mut dirs = Vec::new();
     if let Ok(llvm_config) = which::which("llvm-config") {
-        if let Some(o) = super::run::run(
+        if let Some(o) = crate::process::run(
             &llvm_config,
             &["--libdir".to_owned()],
             None,

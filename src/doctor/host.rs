@@ -2,13 +2,9 @@
 //! exist (NixOS), and neither can a foreign ELF binary on PATH whose interpreter is missing.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use goblin::container::Ctx;
-use goblin::elf::program_header::{ProgramHeader, PT_INTERP};
-use goblin::elf::Elf;
-
+use super::elf::interpreter as elf_interpreter;
 use super::{Finding, Status};
 use crate::inventory::Inventory;
 
@@ -89,23 +85,4 @@ pub fn check(inv: &Inventory, found: &BTreeMap<String, PathBuf>, out: &mut Vec<F
             }
         }
     }
-}
-
-/// The PT_INTERP of an ELF file (from its first 64 KiB, where the program headers live).
-pub fn elf_interpreter(path: &Path) -> Option<String> {
-    let mut head = Vec::new();
-    std::fs::File::open(path)
-        .ok()?
-        .take(64 * 1024)
-        .read_to_end(&mut head)
-        .ok()?;
-    let header = Elf::parse_header(&head).ok()?;
-    let ctx = Ctx::new(header.container().ok()?, header.endianness().ok()?);
-    let phdrs =
-        ProgramHeader::parse(&head, header.e_phoff as usize, header.e_phnum as usize, ctx).ok()?;
-    let interp = phdrs.iter().find(|p| p.p_type == PT_INTERP)?;
-    let start = interp.p_offset as usize;
-    let bytes = head.get(start..start + interp.p_filesz as usize)?;
-    let text = std::str::from_utf8(bytes).ok()?;
-    Some(text.trim_end_matches('\0').to_owned())
 }

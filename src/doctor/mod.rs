@@ -3,9 +3,9 @@
 //! rewritten (or already call).
 
 mod cargo;
+mod elf;
 mod host;
 mod probe;
-mod run;
 pub mod stale;
 mod tools;
 

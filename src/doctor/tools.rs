@@ -5,11 +5,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::run::{run, version_in};
 use super::{Finding, Status};
-use crate::flake::drift::pins;
 use crate::inventory::{Inventory, RequiredTool};
 use crate::know::Knowledge;
+use crate::process::{run, version_in};
 
 /// Check the tools; returns binary → the path PATH resolves it to.
 pub fn check(
@@ -18,7 +17,11 @@ pub fn check(
     os: &str,
     out: &mut Vec<Finding>,
 ) -> BTreeMap<String, PathBuf> {
-    let pinned: BTreeMap<String, String> = pins(inv).into_iter().map(|(f, v, _)| (f, v)).collect();
+    let pinned: BTreeMap<String, String> = inv
+        .pins
+        .iter()
+        .map(|p| (p.family.clone(), p.version.clone()))
+        .collect();
     let mut found = BTreeMap::new();
     let extra = know.doctor_tools.iter().map(|t| RequiredTool {
         binary: t.binary.clone(),
@@ -26,6 +29,7 @@ pub fn check(
         nix: t.nix.clone(),
         platform: t.platform.clone(),
         pinned_by: t.pinned_by.clone(),
+        pinned: None,
     });
     for tool in inv.required_tools.iter().cloned().chain(extra) {
         if tool.platform.as_deref().is_some_and(|p| p != os) {

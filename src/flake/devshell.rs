@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use rnix::{SyntaxKind, SyntaxNode};
 
-use super::{kind, span_of};
+use super::{kind, span_of, Addition};
 use crate::inventory::RequiredTool;
 use crate::know::Knowledge;
 use crate::plan::Edit;
@@ -75,6 +75,15 @@ pub fn segments(root: &SyntaxNode) -> Vec<Segment> {
     out.sort_by_key(|s| s.list.start);
     out.dedup_by_key(|s| s.list.start);
     out
+}
+
+/// Whether any devshell is a `mkShell` (not `mkShellNoCC`): only its stdenv has cc and binutils.
+pub fn has_stdenv_cc(root: &SyntaxNode) -> bool {
+    root.descendants().filter(is_mkshell_call).any(|shell| {
+        shell
+            .first_child()
+            .is_some_and(|f| f.text().to_string().rsplit('.').next() == Some("mkShell"))
+    })
 }
 
 fn is_mkshell_call(node: &SyntaxNode) -> bool {
@@ -217,10 +226,16 @@ pub fn path_chain(root: &SyntaxNode, text: &str) -> Vec<String> {
     chain
 }
 
-/// Binaries an element puts on PATH, by the knowledge base's `provides` table.
-pub fn binaries_of(root: &SyntaxNode, text: &str, know: &Knowledge) -> BTreeSet<String> {
+/// Binaries an element puts on PATH: a rust-overlay toolchain by its components, anything
+/// else by the knowledge base's `provides` table.
+pub fn binaries_of(flake: &super::Flake, text: &str, know: &Knowledge) -> BTreeSet<String> {
+    if let Some(bins) =
+        super::rust_overlay::binaries(&flake.root, text, &flake.dir, &know.rust_overlay)
+    {
+        return bins;
+    }
     let mut out = BTreeSet::new();
-    for path in path_chain(root, text) {
+    for path in path_chain(&flake.root, text) {
         let generic = know.generic_nix_attr(&path);
         for candidate in [path.as_str(), generic.as_str()] {
             for (attr, bins) in &know.provides {
@@ -231,6 +246,77 @@ pub fn binaries_of(root: &SyntaxNode, text: &str, know: &Knowledge) -> BTreeSet<
         }
     }
     out
+}
+
+/// An in-place replacement of an element that provides a needed binary unwrapped.
+pub struct Replacement {
+    pub edit: Edit,
+    pub addition: Addition,
+}
+
+/// Elements naming an attribute the knowledge base calls unwrapped (`llvmPackages.lld`) for a
+/// binary the toolchains need, each with its replacement. A versioned element keeps its
+/// version (`llvmPackages_20.lld` → `llvmPackages_20.bintools`).
+pub fn unwrapped_replacements<'a>(
+    flake: &'a super::Flake,
+    tools: &[RequiredTool],
+    know: &Knowledge,
+) -> Vec<(Replacement, &'a Segment)> {
+    let mut out = Vec::new();
+    for seg in &flake.segments {
+        for el in &seg.elements {
+            let path = attr_path(&el.text);
+            if el.text.trim() != path && el.text.trim() != format!("pkgs.{path}") {
+                continue; // an expression (`lld.override { … }`), not a plain attribute
+            }
+            let generic = know.generic_nix_attr(&path);
+            let Some(u) = know
+                .unwrapped
+                .iter()
+                .find(|u| u.attr == generic && tools.iter().any(|t| t.binary == u.binary))
+            else {
+                continue;
+            };
+            let nix = keep_version(&path, &u.instead, know);
+            let text = if el.text.trim().starts_with("pkgs.") {
+                format!("pkgs.{nix}")
+            } else {
+                nix.clone()
+            };
+            let addition = Addition {
+                nix,
+                binaries: vec![u.binary.clone()],
+                platform: match seg.platform {
+                    Platform::All => None,
+                    Platform::Linux => Some("linux".to_owned()),
+                    Platform::Darwin => Some("darwin".to_owned()),
+                },
+                list: seg.origin.clone(),
+                line: flake.line(el.span.start),
+                replaces: Some(path.clone()),
+                why: Some(format!("`{path}` {}", u.why)),
+            };
+            out.push((
+                Replacement {
+                    edit: Edit::replace(el.span, text),
+                    addition,
+                },
+                seg,
+            ));
+        }
+    }
+    out
+}
+
+/// `llvmPackages_20.lld` with `llvmPackages.bintools` → `llvmPackages_20.bintools`.
+fn keep_version(path: &str, instead: &str, know: &Knowledge) -> String {
+    let head = path.split('.').next().unwrap_or_default();
+    let (instead_head, rest) = instead.split_once('.').unwrap_or((instead, ""));
+    if head != instead_head && know.generic_nix_attr(head) == instead_head && !rest.is_empty() {
+        format!("{head}.{rest}")
+    } else {
+        instead.to_owned()
+    }
 }
 
 /// Where a missing tool goes: a Linux-only tool into a Linux list (the one whose packages

@@ -7,6 +7,9 @@
 mod devshell;
 pub mod drift;
 pub mod generated;
+pub mod nixpkgs;
+pub mod pin;
+mod rust_overlay;
 mod syntax;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,6 +32,11 @@ pub struct Flake {
     pub text: String,
     pub root: SyntaxNode,
     pub segments: Vec<Segment>,
+    /// The directory relative paths in the file (`./rust-toolchain`) start from.
+    pub dir: PathBuf,
+    /// Whether a devshell is a plain `mkShell`, whose stdenv brings a C compiler and binutils
+    /// (`mkShellNoCC` brings neither).
+    pub stdenv_cc: bool,
 }
 
 /// One package the devshell lacks, and where it goes.
@@ -40,6 +48,12 @@ pub struct Addition {
     /// The let-bound list it goes into (`buck2BuildInputs`), or the devshell attr.
     pub list: String,
     pub line: usize,
+    /// The element it replaces in place (the unwrapped `llvmPackages.lld`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    /// Why, when it replaces an element.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 /// The flake edit: what to add, and the new text.
@@ -53,7 +67,9 @@ pub struct FlakePlan {
 impl Flake {
     pub fn read(root: &Path, path: &Path) -> Result<Flake, UserError> {
         let text = crate::read::ir::read_text(root, path)?;
-        Flake::parse(path, text)
+        let mut flake = Flake::parse(path, text)?;
+        flake.dir = root.join(path).parent().unwrap_or(root).to_path_buf();
+        Ok(flake)
     }
 
     pub fn parse(path: &Path, text: String) -> Result<Flake, UserError> {
@@ -72,11 +88,14 @@ impl Flake {
         }
         let root = parse.syntax();
         let segments = devshell::segments(&root);
+        let stdenv_cc = devshell::has_stdenv_cc(&root);
         Ok(Flake {
             path: path.to_path_buf(),
             text,
             root,
             segments,
+            dir: path.parent().unwrap_or(Path::new("")).to_path_buf(),
+            stdenv_cc,
         })
     }
 
@@ -92,20 +111,23 @@ impl Flake {
                 continue;
             }
             for el in &seg.elements {
-                out.extend(devshell::binaries_of(&self.root, &el.text, know));
+                out.extend(devshell::binaries_of(self, &el.text, know));
             }
         }
-        out.extend(know.mkshell_provides(platform));
+        if self.stdenv_cc {
+            out.extend(know.mkshell_provides(platform));
+        }
         out
     }
 }
 
-/// Plan the additions for `tools`. A tool needed everywhere must be provided everywhere; a
-/// Linux-only tool only on Linux.
+/// Plan the additions for `tools`, plus `extra` edits (`--pin-versions`). A tool needed
+/// everywhere must be provided everywhere; a Linux-only tool only on Linux.
 pub fn plan(
     flake: &Flake,
     tools: &[RequiredTool],
     know: &Knowledge,
+    extra: &[Edit],
 ) -> Result<FlakePlan, UserError> {
     if flake.segments.is_empty() {
         return Err(UserError::new(
@@ -116,10 +138,27 @@ pub fn plan(
     }
     // What the devshell provides, per OS, computed once: reading it follows let-bindings
     // through the whole tree, and every tool asks.
-    let provided: BTreeMap<&str, BTreeSet<String>> = ["linux", "darwin"]
+    let mut provided: BTreeMap<&str, BTreeSet<String>> = ["linux", "darwin"]
         .into_iter()
         .map(|os| (os, flake.provided(know, Some(os))))
         .collect();
+    // An element that puts a needed binary on PATH in a form that breaks on NixOS (the
+    // unwrapped ld.lld) is replaced where it stands: adding the wrapped one beside it would
+    // leave PATH order to decide which linker runs.
+    let replacements = devshell::unwrapped_replacements(flake, tools, know);
+    for (r, seg) in &replacements {
+        for (os, bins) in provided.iter_mut() {
+            if seg.platform.applies_to(Some(os)) {
+                bins.extend(
+                    know.provides
+                        .get(&know.generic_nix_attr(&r.addition.nix))
+                        .into_iter()
+                        .flatten()
+                        .cloned(),
+                );
+            }
+        }
+    }
     let mut additions: Vec<(Addition, &Segment)> = Vec::new();
     for tool in tools {
         let platforms: Vec<&str> = match tool.platform.as_deref() {
@@ -146,13 +185,23 @@ pub fn plan(
                 platform: tool.platform.clone(),
                 list: segment.origin.clone(),
                 line: flake.line(segment.list.start),
+                replaces: None,
+                why: None,
             },
             segment,
         ));
     }
-    let edits: Vec<Edit> = additions
-        .iter()
-        .map(|(a, seg)| devshell::append_element(&flake.text, seg, &a.nix))
+    let mut edits: Vec<Edit> = replacements.iter().map(|(r, _)| r.edit.clone()).collect();
+    edits.extend(extra.iter().cloned());
+    edits.extend(
+        additions
+            .iter()
+            .map(|(a, seg)| devshell::append_element(&flake.text, seg, &a.nix)),
+    );
+    let additions = replacements
+        .into_iter()
+        .map(|(r, _)| r.addition)
+        .chain(additions.into_iter().map(|(a, _)| a))
         .collect();
     let new = crate::plan::edit::apply(&flake.text, &edits)
         .map_err(|e| UserError::new(format!("internal error patching the flake: {e}")))?;
@@ -166,7 +215,7 @@ pub fn plan(
         path: flake.path.clone(),
         old: flake.text.clone(),
         new,
-        additions: additions.into_iter().map(|(a, _)| a).collect(),
+        additions,
     })
 }
 

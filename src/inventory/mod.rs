@@ -4,6 +4,7 @@
 
 pub mod all;
 pub mod distributions;
+pub mod pins;
 pub mod references;
 pub mod targets;
 pub mod tools;
@@ -34,6 +35,8 @@ pub struct Inventory {
     pub distributions: Vec<Distribution>,
     pub remote_references: Vec<RemoteReference>,
     pub required_tools: Vec<RequiredTool>,
+    /// The versions the download toolchains pin (or pinned, per `.si-nixify/pins.json`).
+    pub pins: Vec<pins::Pin>,
     /// Pinned versions the devshell does not match (empty without a flake).
     pub version_drift: Vec<Drift>,
     pub warnings: Vec<String>,
@@ -55,6 +58,7 @@ impl Inventory {
             distributions: Vec::new(),
             remote_references: Vec::new(),
             required_tools: Vec::new(),
+            pins: Vec::new(),
             version_drift: Vec::new(),
             warnings: Vec::new(),
             files_scanned: None,
@@ -164,7 +168,15 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
             ));
         }
     }
-    let required_tools = tools::required(buck, &targets, &ctx.know);
+    let mut required_tools = tools::required(buck, &targets, &ctx.know);
+    let family_pins = pins::from_distributions_of(&targets, &distributions, &ctx.sources.buck);
+    let path_tools = tools::path_tools(&ctx.sources, buck, &targets, &distributions, &ctx.know);
+    let tool_pins = tools::add_path_tools(
+        &mut required_tools,
+        path_tools,
+        &family_pins,
+        &ctx.sources.buck,
+    );
     let warnings = unknown_download_rules(&ctx.sources.buck, &targets);
     let mut inv = Inventory {
         schema_version: 1,
@@ -174,11 +186,15 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
         targets,
         distributions,
         required_tools,
+        pins: Vec::new(),
         version_drift: Vec::new(),
         warnings,
         files_scanned: None,
         parse_failures: None,
     };
+    let mut current = family_pins;
+    current.extend(tool_pins);
+    inv.pins = pins::merge(current, pins::recorded(&ctx.repo.root)?);
     if let Some(flake) = &ctx.flake {
         inv.version_drift = crate::flake::drift::find(&ctx.repo.root, &inv, flake, &ctx.know);
     }

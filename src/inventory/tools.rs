@@ -2,9 +2,11 @@
 
 use serde::Serialize;
 
-use super::targets::{calls, Status, Target};
+use super::distributions::Distribution;
+use super::pins::Pin;
+use super::targets::{belongs_to, calls, referenced_target, Call, Status, Target};
 use crate::know::Knowledge;
-use crate::read::{Expr, Module, Node};
+use crate::read::{path_calls, Expr, Module, Node, Sources};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct RequiredTool {
@@ -16,6 +18,9 @@ pub struct RequiredTool {
     /// The family whose distribution version the tool should match.
     #[serde(skip)]
     pub pinned_by: Option<String>,
+    /// The version a distribution pinned for this very binary (`rustfmt` nightly-2025-04-17).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<String>,
 }
 
 /// Tools the targets need after the rewrite: the replacement's (or system rule's) tools, plus
@@ -39,6 +44,7 @@ pub fn required(module: &Module, targets: &[Target], know: &Knowledge) -> Vec<Re
                         nix: tool.nix.clone(),
                         platform: tool.platform.clone(),
                         pinned_by: tool.pinned_by.clone(),
+                        pinned: None,
                     },
                 );
             }
@@ -63,6 +69,7 @@ pub fn required(module: &Module, targets: &[Target], know: &Knowledge) -> Vec<Re
                                 nix: flag_tool.nix.clone(),
                                 platform: platform.map(str::to_owned),
                                 pinned_by: None,
+                                pinned: None,
                             },
                         );
                     }
@@ -75,7 +82,7 @@ pub fn required(module: &Module, targets: &[Target], know: &Knowledge) -> Vec<Re
 
 /// Merge a tool into the list: one entry per binary, reasons joined, and needed on every
 /// platform if any reason needs it everywhere.
-fn add(out: &mut Vec<RequiredTool>, tool: RequiredTool) {
+pub fn add(out: &mut Vec<RequiredTool>, tool: RequiredTool) {
     match out.iter_mut().find(|t| t.binary == tool.binary) {
         Some(existing) => {
             if !existing.why.split("; ").any(|w| w == tool.why) {
@@ -85,6 +92,7 @@ fn add(out: &mut Vec<RequiredTool>, tool: RequiredTool) {
                 existing.platform = None;
             }
             existing.pinned_by = existing.pinned_by.take().or(tool.pinned_by);
+            existing.pinned = existing.pinned.take().or(tool.pinned);
         }
         None => out.push(tool),
     }
@@ -137,4 +145,112 @@ fn os_of_condition(condition: &str) -> Option<&'static str> {
         "windows" => Some("windows"),
         _ => None,
     }
+}
+
+/// Binaries the implementations of the repo's own toolchain rules run from PATH
+/// (`cmd_args("taplo")`, the `cmd_args("rustfmt")` fallback once `rustfmt_dist` is gone). A
+/// binary named in an attr that pointed at a distribution (`rustfmt_dist`, `cargo_dist`) is
+/// pinned by that distribution's version.
+pub fn path_tools(
+    sources: &Sources,
+    module: &Module,
+    targets: &[Target],
+    distributions: &[Distribution],
+    know: &Knowledge,
+) -> Vec<(RequiredTool, Option<ToolPin>)> {
+    let all_calls = calls(module);
+    let mut out: Vec<(RequiredTool, Option<ToolPin>)> = Vec::new();
+    for target in targets
+        .iter()
+        .filter(|t| matches!(t.status, Status::Custom | Status::Other))
+    {
+        let call = &all_calls[target.call_index];
+        for pc in path_calls::of_rule(sources, &module.path, &target.rule) {
+            if out.iter().any(|(t, _)| t.binary == pc.binary) {
+                continue;
+            }
+            let pin = pinning_distribution(call, &pc.binary, distributions);
+            let tool = RequiredTool {
+                why: format!(
+                    "`{}` (rule `{}`) runs `{}` from PATH ({}:{})",
+                    target.name,
+                    target.rule,
+                    pc.binary,
+                    pc.file.display(),
+                    pc.line
+                ),
+                nix: know.nix_attr_for(&pc.binary),
+                platform: None,
+                pinned_by: pin.as_ref().map(|_| pc.binary.clone()),
+                pinned: pin.as_ref().map(|p| p.version.clone()),
+                binary: pc.binary,
+            };
+            out.push((tool, pin));
+        }
+    }
+    out
+}
+
+/// Add the PATH tools to `required`; returns the pins of binaries pinned by a distribution
+/// of their own (`rustfmt_nightly_dist`). A binary the family's own distribution pins
+/// (`cargo_dist = ":rust_dist"`) follows that family's pin instead.
+pub fn add_path_tools(
+    required: &mut Vec<RequiredTool>,
+    path_tools: Vec<(RequiredTool, Option<ToolPin>)>,
+    family_pins: &[Pin],
+    toolchains_file: &std::path::Path,
+) -> Vec<Pin> {
+    let mut out = Vec::new();
+    for (mut tool, pin) in path_tools {
+        let family = pin.as_ref().and_then(|tp| {
+            family_pins
+                .iter()
+                .find(|p| p.distribution == tp.distribution)
+                .map(|p| p.family.clone())
+        });
+        if let Some(family) = family {
+            tool.pinned_by = Some(family);
+            tool.pinned = None;
+        } else if let Some(tp) = pin {
+            out.push(Pin {
+                family: tool.binary.clone(),
+                version: tp.version,
+                file: toolchains_file.display().to_string(),
+                line: tp.line,
+                distribution: tp.distribution,
+                recorded: false,
+            });
+        }
+        add(required, tool);
+    }
+    out
+}
+
+/// The distribution an attr named after `binary` points at (`rustfmt_dist = ":rustfmt_nightly"`
+/// for `rustfmt`), with its version.
+fn pinning_distribution(
+    call: &Call,
+    binary: &str,
+    distributions: &[Distribution],
+) -> Option<ToolPin> {
+    let word = binary.replace('-', "_");
+    call.args
+        .iter()
+        .filter(|a| a.name.as_deref().is_some_and(|n| n.contains(&word)))
+        .filter_map(|a| a.value.as_str().and_then(referenced_target))
+        .find_map(|r| distributions.iter().find(|d| belongs_to(r, &d.name)))
+        .and_then(|d| {
+            Some(ToolPin {
+                version: d.version.clone()?,
+                line: d.line,
+                distribution: d.name.clone(),
+            })
+        })
+}
+
+/// The distribution that pinned one binary: its version, line and name.
+pub struct ToolPin {
+    pub version: String,
+    pub line: usize,
+    pub distribution: String,
 }

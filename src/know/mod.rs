@@ -26,6 +26,9 @@ pub struct FamilyFile {
     #[serde(rename = "$schema", default)]
     pub json_schema: Option<String>,
     pub family: String,
+    /// Why the facts are what they are; for people, not read by the tool.
+    #[serde(default)]
+    pub notes: Vec<String>,
     #[serde(default)]
     pub common_attrs: Vec<String>,
     #[serde(default)]
@@ -43,6 +46,12 @@ pub struct FamilyFile {
     /// nixpkgs attribute → binaries it puts on PATH (to see what a devshell already provides).
     #[serde(default)]
     pub provides: BTreeMap<String, Vec<String>>,
+    /// Attributes whose binary breaks on NixOS (the unwrapped ld.lld): replaced in the devshell.
+    #[serde(default)]
+    pub unwrapped: Vec<Unwrapped>,
+    /// oxalica/rust-overlay's profiles and what each component puts on PATH.
+    #[serde(default)]
+    pub rust_overlay: Option<RustOverlay>,
     #[serde(default)]
     pub nix_versions: Vec<NixVersion>,
     /// Settable attrs of system rules, used only for a repo that has no prelude to read.
@@ -54,9 +63,16 @@ pub struct FamilyFile {
     /// Attribute-name prefixes that carry a version (`llvmPackages_20`, `python313`).
     #[serde(default)]
     pub versioned_prefixes: Vec<String>,
+    /// Versioned attribute prefix → the unversioned attribute (`go_1_` → `go`, `zig_0_` → `zig`),
+    /// for names the prefix alone does not give.
+    #[serde(default)]
+    pub versioned_attrs: BTreeMap<String, String>,
     /// Tools `doctor` checks besides the toolchains' own (buck2 itself).
     #[serde(default)]
     pub doctor_tools: Vec<Tool>,
+    /// Which versioned attributes each nixpkgs release has, for when `nix` cannot answer.
+    #[serde(default)]
+    pub nixpkgs_releases: Vec<NixpkgsRelease>,
     /// Known link-probe failures and their fixes.
     #[serde(default)]
     pub probe_errors: Vec<ProbeError>,
@@ -208,6 +224,53 @@ pub struct Tool {
     pub pinned_by: Option<String>,
 }
 
+/// A nixpkgs attribute that puts `binary` on PATH in a form that does not work on NixOS, and
+/// the attribute to use instead.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Unwrapped {
+    pub attr: String,
+    pub binary: String,
+    #[serde(rename = "use")]
+    pub instead: String,
+    pub why: String,
+}
+
+/// rust-overlay: which components each rustup profile installs, and the binaries of each.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RustOverlay {
+    /// For people; not read by the tool.
+    #[serde(default)]
+    pub notes: String,
+    pub default_profile: String,
+    pub profiles: BTreeMap<String, Vec<String>>,
+    pub components: BTreeMap<String, Vec<String>>,
+}
+
+/// One nixpkgs release (or unstable snapshot) and the versioned attributes it has.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NixpkgsRelease {
+    /// `25.05`, or `unstable-2026-01` for a snapshot of the unstable branch.
+    pub release: String,
+    /// For people: `2025-05-31`.
+    pub date: String,
+    /// The same moment in seconds since 1970, compared with flake.lock's `lastModified`.
+    pub released_unix: i64,
+    /// The nixpkgs commit the list was read from.
+    #[serde(default)]
+    pub nixpkgs_commit: Option<String>,
+    /// Versioned top-level attributes that exist (`go_1_24`, `llvmPackages_19`, `python313`).
+    pub attrs: Vec<String>,
+}
+
+impl NixpkgsRelease {
+    pub fn released_unix(&self) -> i64 {
+        self.released_unix
+    }
+}
+
 /// A flag that makes a toolchain call one more binary (`-fuse-ld=lld` → `ld.lld`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -226,9 +289,42 @@ pub struct FlagTool {
 pub struct NixVersion {
     pub binary: String,
     pub attr: String,
+    /// For a pin that names a channel build (`nightly-2025-04-17`): the attribute that
+    /// provides it, with `{channel}` and `{date}`.
+    #[serde(default)]
+    pub channel_attr: Option<String>,
 }
 
 impl NixVersion {
+    /// The attribute for `version` first, then those of its neighbours, nearest first (a
+    /// newer one before an older one at the same distance): the minor varies when the
+    /// template has `{minor}`, else the major.
+    pub fn candidates(&self, version: &str) -> Vec<String> {
+        let Some(exact) = self.for_version(version) else {
+            return Vec::new();
+        };
+        let mut parts = version.split('.');
+        let major: i64 = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
+        let minor: i64 = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
+        let by_minor = self.attr.contains("{minor}");
+        let mut out = vec![exact];
+        for distance in 1..=8 {
+            for step in [distance, -distance] {
+                let (ma, mi) = if by_minor {
+                    (major, minor + step)
+                } else {
+                    (major + step, 0)
+                };
+                if ma >= 0 && mi >= 0 {
+                    if let Some(a) = self.for_version(&format!("{ma}.{mi}")) {
+                        out.push(a);
+                    }
+                }
+            }
+        }
+        out
+    }
+
     pub fn for_version(&self, version: &str) -> Option<String> {
         let mut parts = version.split('.');
         let major = parts
@@ -254,11 +350,15 @@ pub struct Knowledge {
     pub system_rules: BTreeMap<String, (String, SystemRule)>,
     pub flag_tools: Vec<FlagTool>,
     pub provides: BTreeMap<String, Vec<String>>,
+    pub unwrapped: Vec<Unwrapped>,
+    pub rust_overlay: RustOverlay,
     pub nix_versions: Vec<NixVersion>,
     pub schemas: BTreeMap<String, Vec<String>>,
     pub mkshell_provides: BTreeMap<String, Vec<String>>,
     pub versioned_prefixes: Vec<String>,
+    pub versioned_attrs: BTreeMap<String, String>,
     pub doctor_tools: Vec<Tool>,
+    pub nixpkgs_releases: Vec<NixpkgsRelease>,
     pub probe_errors: Vec<ProbeError>,
     pub crate_needs: Vec<CrateNeed>,
     /// Where each family file came from, for messages.
@@ -275,6 +375,8 @@ impl Knowledge {
                 .map_err(|e| UserError::new(format!("cannot list {LOCAL_DIR}/: {e}")))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                // pins.json is generate's record of pinned versions, not knowledge.
+                .filter(|p| p.file_name().is_none_or(|n| n != "pins.json"))
                 .collect();
             files.sort();
             for path in files {
@@ -326,11 +428,17 @@ impl Knowledge {
         }
         self.flag_tools.extend(file.flag_tools);
         self.provides.extend(file.provides);
+        self.unwrapped.extend(file.unwrapped);
+        if let Some(r) = file.rust_overlay {
+            self.rust_overlay = r;
+        }
         self.nix_versions.extend(file.nix_versions);
         self.schemas.extend(file.schemas);
         self.mkshell_provides.extend(file.mkshell_provides);
         self.versioned_prefixes.extend(file.versioned_prefixes);
+        self.versioned_attrs.extend(file.versioned_attrs);
         self.doctor_tools.extend(file.doctor_tools);
+        self.nixpkgs_releases.extend(file.nixpkgs_releases);
         self.probe_errors.extend(file.probe_errors);
         self.crate_needs.extend(file.crate_needs);
         self.sources.push(path.to_path_buf());
@@ -358,19 +466,47 @@ impl Knowledge {
         let (head, rest) = path
             .split_once('.')
             .map_or((path, None), |(h, r)| (h, Some(r)));
+        let versioned = |prefix: &str| {
+            head.strip_prefix(prefix)
+                .is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()))
+        };
         let generic = self
-            .versioned_prefixes
+            .versioned_attrs
             .iter()
-            .find_map(|p| {
-                let digits = head.strip_prefix(p.as_str())?;
-                (!digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()))
-                    .then(|| p.trim_end_matches('_').to_owned())
+            .filter(|(p, _)| versioned(p))
+            .max_by_key(|(p, _)| p.len())
+            .map(|(_, g)| g.clone())
+            .or_else(|| {
+                self.versioned_prefixes
+                    .iter()
+                    .find(|p| versioned(p))
+                    .map(|p| p.trim_end_matches('_').to_owned())
             })
             .unwrap_or_else(|| head.to_owned());
         match rest {
             Some(r) => format!("{generic}.{r}"),
             None => generic,
         }
+    }
+
+    /// The nixpkgs attribute that puts `binary` on PATH: one named like it, else the shortest
+    /// name whose `provides` lists it, else the binary's own name (nixpkgs mostly names
+    /// packages after their command).
+    pub fn nix_attr_for(&self, binary: &str) -> String {
+        if self
+            .provides
+            .get(binary)
+            .is_some_and(|b| b.iter().any(|x| x == binary))
+        {
+            return binary.to_owned();
+        }
+        self.provides
+            .iter()
+            .filter(|(_, bins)| bins.iter().any(|b| b == binary))
+            .map(|(attr, _)| attr)
+            .min_by_key(|a| (a.len(), a.as_str()))
+            .cloned()
+            .unwrap_or_else(|| binary.to_owned())
     }
 
     pub fn is_common_attr(&self, attr: &str) -> bool {

@@ -4,6 +4,7 @@
 
 pub mod eval;
 pub mod ir;
+pub mod path_calls;
 pub mod schema;
 
 use std::collections::{BTreeMap, VecDeque};

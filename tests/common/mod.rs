@@ -75,3 +75,21 @@ pub fn tool(env: &str, name: &str) -> Option<PathBuf> {
             .find(|p| p.is_file())
     })
 }
+
+/// Whether every tool is on PATH; skips (prints why) when one is missing, and fails in CI,
+/// where .ci/install must have installed it.
+pub fn have(tools: &[&str]) -> bool {
+    let missing: Vec<&&str> = tools
+        .iter()
+        .filter(|t| tool("SI_NIXIFY_NO_SUCH_VAR", t).is_none())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must install {missing:?} (see .ci/install)"
+    );
+    println!("skipped: {missing:?} not on PATH");
+    false
+}

@@ -22,6 +22,6 @@ let
 in
 siNixify.toolchainPackages pkgs {
   all = [ "clang" "python3" ];
-  linux = [ "llvmPackages.lld" ];
+  linux = [ "llvmPackages.bintools" ];
   darwin = [ ];
 }

@@ -39,6 +39,8 @@
           ripgrep
           rust-toolchain
           taplo
+          rustfmt
+          cargo-sort
         ]
         ++ lib.optionals pkgs.stdenv.isDarwin [
           pkgs.darwin.sigtool
@@ -50,7 +52,7 @@
           clang
           glibc
           llvmPackages.libclang.lib
-          llvmPackages.lld
+          llvmPackages.bintools
         ]
         ++ lib.optionals pkgs.stdenv.isDarwin [
           libiconv

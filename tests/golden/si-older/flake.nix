@@ -15,9 +15,10 @@
           pkgs.rustc
           pkgs.python3
           pkgs.clang
-          pkgs.llvmPackages.lld
+          pkgs.llvmPackages.bintools
           pkgs.clippy
           pkgs.deno
+          pkgs.rustfmt
         ];
       };
     };

@@ -18,7 +18,7 @@
             deno
             python3
             rustc
-          ] ++ pkgs.lib.optionals pkgs.stdenv.isLinux [ pkgs.llvmPackages.lld ];
+          ] ++ pkgs.lib.optionals pkgs.stdenv.isLinux [ pkgs.llvmPackages.bintools ];
         };
       });
     };

@@ -1,5 +1,5 @@
-//! Running a machine's tools, with a time limit so a tool that waits for input cannot hang
-//! `doctor`.
+//! Running tools of the machine (nix, compilers, `--version`), with a time limit so a tool that
+//! waits for input cannot hang `doctor` or `generate`.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
