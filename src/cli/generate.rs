@@ -8,7 +8,8 @@ use serde_json::json;
 
 use crate::error::UserError;
 use crate::flake::{self, generated, Addition};
-use crate::inventory::{self, Context, FlakeChoice, Inventory};
+use crate::inputs::{FlakeChoice, Inputs};
+use crate::inventory::Inventory;
 use crate::plan::{self, Plan};
 use crate::repo::Repo;
 use crate::write::{self, FileChange};
@@ -38,7 +39,8 @@ pub struct Args {
 
 /// Everything one run would change.
 struct Outcome {
-    buck: Plan,
+    /// One plan per build file of the toolchains cell, the main file first.
+    builds: Vec<Plan>,
     additions: Vec<Addition>,
     changes: Vec<FileChange>,
     notes: Vec<String>,
@@ -50,10 +52,10 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
         (None, true) => FlakeChoice::Skip,
         (None, false) => FlakeChoice::Default,
     };
-    let ctx = Context::load_with(repo, &choice)?;
-    let inv = inventory::take(&ctx)?;
-    let outcome = plan_all(&ctx, &inv, args)?;
-    for w in &outcome.buck.warnings {
+    let inputs = Inputs::read(repo, &choice)?;
+    let inv = inputs.inventory()?;
+    let outcome = plan_all(&inputs, &inv, args)?;
+    for w in outcome.builds.iter().flat_map(|p| &p.warnings) {
         eprintln!("warning: {w}");
     }
     for d in &inv.version_drift {
@@ -62,7 +64,7 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
     let changed = outcome.changes.iter().any(|c| !c.is_noop());
     let writes = changed && !(args.check || args.dry_run);
     if writes {
-        write::commit(&ctx.repo.root, &outcome.changes)?;
+        write::commit(&inputs.ctx.repo.root, &outcome.changes)?;
     }
     if args.json {
         print_json(&outcome, &inv, writes, out)?;
@@ -84,16 +86,20 @@ fn absolute(root: &Path, file: &Path) -> PathBuf {
     }
 }
 
-fn plan_all(ctx: &Context, inv: &Inventory, args: &Args) -> Result<Outcome, UserError> {
-    let buck = plan::plan(ctx, inv)?;
-    let mut changes = vec![FileChange {
-        path: buck.file.clone(),
-        old: Some(buck.old.clone()),
-        new: buck.new.clone(),
-    }];
+fn plan_all(inputs: &Inputs, inv: &Inventory, args: &Args) -> Result<Outcome, UserError> {
+    let ctx = &inputs.ctx;
+    let builds = plan::plan_all(ctx, inv)?;
+    let mut changes: Vec<FileChange> = builds
+        .iter()
+        .map(|p| FileChange {
+            path: p.file.clone(),
+            old: Some(p.old.clone()),
+            new: p.new.clone(),
+        })
+        .collect();
     let mut additions = Vec::new();
     let mut notes = Vec::new();
-    match &ctx.flake {
+    match &inputs.flake {
         Some(f) => {
             let fp = flake::plan(f, &inv.required_tools, &ctx.know)?;
             additions = fp.additions;
@@ -126,13 +132,13 @@ fn plan_all(ctx: &Context, inv: &Inventory, args: &Args) -> Result<Outcome, User
         }
         None => {}
     }
-    if args.init_flake && ctx.flake.is_some() {
+    if args.init_flake && inputs.flake.is_some() {
         return Err(UserError::new("--init-flake: flake.nix exists already")
             .in_file(Path::new("flake.nix"))
             .hint("run without --init-flake: generate patches the existing flake"));
     }
     Ok(Outcome {
-        buck,
+        builds,
         additions,
         changes,
         notes,
@@ -141,11 +147,12 @@ fn plan_all(ctx: &Context, inv: &Inventory, args: &Args) -> Result<Outcome, User
 
 fn print_text(o: &Outcome, args: &Args, wrote: bool, out: &mut impl Write) -> std::io::Result<()> {
     let changed: Vec<&FileChange> = o.changes.iter().filter(|c| !c.is_noop()).collect();
+    let warnings = o.builds.iter().map(|p| p.warnings.len()).sum::<usize>();
     if changed.is_empty() {
-        if o.buck.warnings.is_empty() {
-            writeln!(out, "nothing to do: {} is already on system toolchains and the devshell provides what they call", o.buck.file.display())?;
+        if warnings == 0 {
+            writeln!(out, "nothing to do: {} is already on system toolchains and the devshell provides what they call", o.builds[0].file.display())?;
         } else {
-            writeln!(out, "nothing si-nixify knows how to change; {} warning(s) above name what it left alone", o.buck.warnings.len())?;
+            writeln!(out, "nothing si-nixify knows how to change; {warnings} warning(s) above name what it left alone")?;
         }
         return Ok(());
     }
@@ -154,9 +161,9 @@ fn print_text(o: &Outcome, args: &Args, wrote: bool, out: &mut impl Write) -> st
             write!(out, "{}", c.diff())?;
         }
     }
-    if !o.buck.is_noop() {
-        writeln!(out, "\nChanges to {}:", o.buck.file.display())?;
-        for c in &o.buck.changes {
+    for build in o.builds.iter().filter(|p| !p.is_noop()) {
+        writeln!(out, "\nChanges to {}:", build.file.display())?;
+        for c in &build.changes {
             let place = if c.target.is_empty() {
                 String::new()
             } else {
@@ -216,10 +223,10 @@ fn print_json(
         "changed": !files.is_empty(),
         "wrote": wrote,
         "files": files,
-        "changes": o.buck.changes,
+        "changes": o.builds.iter().flat_map(|p| &p.changes).collect::<Vec<_>>(),
         "devshell_additions": o.additions,
         "version_drift": inv.version_drift,
-        "warnings": o.buck.warnings,
+        "warnings": o.builds.iter().flat_map(|p| &p.warnings).collect::<Vec<_>>(),
         "notes": o.notes,
     });
     serde_json::to_writer_pretty(&mut *out, &doc)?;

@@ -4,7 +4,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::inventory::{self, all, Context, Inventory};
+use crate::inputs::{FlakeChoice, Inputs};
+use crate::inventory::{self, all, Inventory};
 use crate::repo::Repo;
 
 #[derive(Debug, clap::Args)]
@@ -22,8 +23,7 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
     if args.all {
         return run_all(repo, args, out);
     }
-    let ctx = Context::load(repo)?;
-    let inv = inventory::take(&ctx)?;
+    let inv = Inputs::read(repo, &FlakeChoice::Default)?.inventory()?;
     emit(&inv, args, out)?;
     Ok(super::exit::OK)
 }
@@ -46,7 +46,8 @@ fn emit(inv: &Inventory, args: &Args, out: &mut impl Write) -> anyhow::Result<()
 /// failures anywhere are listed, not fatal.
 fn run_all(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32> {
     let mut failures = Vec::new();
-    let mut inv = match Context::load(repo.clone()).and_then(|ctx| inventory::take(&ctx)) {
+    let read = Inputs::read(repo.clone(), &FlakeChoice::Default);
+    let mut inv = match read.and_then(|inputs| inputs.inventory()) {
         Ok(inv) => inv,
         Err(e) => {
             failures.push(all::ParseFailure {

@@ -18,6 +18,8 @@ pub struct Distribution {
     pub rule: String,
     pub family: Option<String>,
     pub version: Option<String>,
+    /// The build file the target is declared in.
+    pub file: std::path::PathBuf,
     pub line: usize,
     pub artifacts: Vec<Artifact>,
     /// Why some or all URLs are null, for the human output.
@@ -38,6 +40,7 @@ pub struct Artifact {
 pub fn describe(
     sources: &Sources,
     know: &Knowledge,
+    buck: &Module,
     call: &Call,
     line: usize,
     calls: &[Call],
@@ -55,6 +58,7 @@ pub fn describe(
         rule: call.rule.to_owned(),
         family: Some(family.clone()),
         version: version.clone(),
+        file: buck.path.clone(),
         line,
         artifacts: Vec::new(),
         url_note: None,
@@ -66,7 +70,7 @@ pub fn describe(
         ));
         return dist;
     };
-    let Some((module, binding)) = sources.definition(&sources.buck, call.rule) else {
+    let Some((module, binding)) = sources.definition(&buck.path, call.rule) else {
         dist.url_note = Some(format!("the definition of `{}` was not found", call.rule));
         return dist;
     };
@@ -349,6 +353,7 @@ fn describe_fetched(
             .kwarg(&rule.version_attr)
             .and_then(|a| a.value.as_str())
             .map(str::to_owned),
+        file: std::path::PathBuf::new(),
         line,
         artifacts,
         url_note: None,
@@ -359,6 +364,7 @@ fn describe_fetched(
 /// its release-table attr (a literal, or a name loaded from a .json file).
 pub fn describe_macro(
     sources: &Sources,
+    buck: &Module,
     family: &str,
     rule: &crate::know::ToolchainRule,
     call: &Call,
@@ -367,7 +373,7 @@ pub fn describe_macro(
     let attr = rule.archives_attr.as_deref()?;
     let value = call.kwarg(attr)?;
     let table = match &value.value.expr {
-        Expr::Ident(name) => sources.value_of(&sources.buck, name)?,
+        Expr::Ident(name) => sources.value_of(&buck.path, name)?,
         _ => &value.value,
     };
     let artifacts: Vec<Artifact> = leaves(table, &default_keys("sha256"), &default_keys("url"))
@@ -396,6 +402,7 @@ pub fn describe_macro(
         rule: call.rule.to_owned(),
         family: Some(family.to_owned()),
         version,
+        file: buck.path.clone(),
         line,
         artifacts,
         url_note: None,

@@ -1,6 +1,7 @@
-//! What is there: every target of toolchains/BUCK classified, every distribution with its
-//! artifacts, every remote reference, and the tools the toolchains will call. `scan` prints
-//! this; `plan` builds on it.
+//! What is there: every target of the toolchains cell's build files classified, every
+//! distribution with its artifacts, every remote reference, and the tools the toolchains
+//! will call. `scan` prints this; `plan` builds on it. Nothing here looks at the flake or
+//! plans anything: data flows on from here, never back.
 
 pub mod all;
 pub mod distributions;
@@ -14,8 +15,6 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::UserError;
-use crate::flake::drift::Drift;
-use crate::flake::Flake;
 use crate::know::Knowledge;
 use crate::read::{Module, Sources};
 use crate::repo::Repo;
@@ -29,13 +28,17 @@ pub use tools::RequiredTool;
 pub struct Inventory {
     pub schema_version: u32,
     pub root: PathBuf,
+    /// The main (top package's) build file of the toolchains cell.
     pub toolchains_file: PathBuf,
+    /// Every build file of the toolchains cell, `toolchains_file` first.
+    pub toolchains_files: Vec<PathBuf>,
     pub targets: Vec<Target>,
     pub distributions: Vec<Distribution>,
     pub remote_references: Vec<RemoteReference>,
     pub required_tools: Vec<RequiredTool>,
-    /// Pinned versions the devshell does not match (empty without a flake).
-    pub version_drift: Vec<Drift>,
+    /// Pinned versions the devshell does not match: filled in by the caller that read the
+    /// flake (`inputs::Inputs::inventory`); inventory itself never looks at the flake.
+    pub version_drift: Vec<crate::flake::drift::Drift>,
     pub warnings: Vec<String>,
     /// `scan --all`: how many BUCK/.bzl files were read, and those that failed to parse.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -50,6 +53,7 @@ impl Inventory {
         Inventory {
             schema_version: 1,
             root,
+            toolchains_files: vec![toolchains_file.clone()],
             toolchains_file,
             targets: Vec::new(),
             distributions: Vec::new(),
@@ -61,115 +65,89 @@ impl Inventory {
             parse_failures: None,
         }
     }
+
+    /// The targets of one build file, in file order.
+    pub fn targets_in<'a>(&'a self, file: &'a Path) -> impl Iterator<Item = &'a Target> + 'a {
+        self.targets.iter().filter(move |t| t.file == file)
+    }
 }
 
-/// Which Nix file holds the devshell.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum FlakeChoice {
-    /// `flake.nix` at the root, if there is one.
-    #[default]
-    Default,
-    /// `--flake FILE`, root-relative or absolute inside the root.
-    File(PathBuf),
-    /// `--no-flake`.
-    Skip,
-}
-
-/// Everything read for one run, kept together so `plan` need not read again.
+/// The toolchains cell as read: the repo, its knowledge base and its parsed files.
 pub struct Context {
     pub repo: Repo,
     pub know: Knowledge,
     pub sources: Sources,
-    pub flake: Option<Flake>,
 }
 
 impl Context {
+    /// Read every build file of the toolchains cell and everything they load: a syntax
+    /// error in any of them stops the run before a single byte is written.
     pub fn load(repo: Repo) -> Result<Context, UserError> {
-        Context::load_with(repo, &FlakeChoice::Default)
-    }
-
-    /// Read everything a run needs, the flake included, before anything is planned: a syntax
-    /// error in any file stops the run before a single byte is written.
-    pub fn load_with(repo: Repo, flake: &FlakeChoice) -> Result<Context, UserError> {
         let know = Knowledge::load(&repo.root)?;
-        let buck = repo.toolchains_file()?;
-        let sources = Sources::read(&repo, &buck)?;
-        let flake = match flake {
-            FlakeChoice::Skip => None,
-            FlakeChoice::Default => {
-                let path = Path::new("flake.nix");
-                repo.root
-                    .join(path)
-                    .is_file()
-                    .then(|| Flake::read(&repo.root, path))
-                    .transpose()?
-            }
-            FlakeChoice::File(path) => {
-                let rel = path.strip_prefix(&repo.root).unwrap_or(path).to_path_buf();
-                Some(Flake::read(&repo.root, &rel)?)
-            }
-        };
+        let builds = repo.toolchains_files()?;
+        let sources = Sources::read(&repo, &builds)?;
         Ok(Context {
             repo,
             know,
             sources,
-            flake,
         })
     }
 
+    /// The main build file.
     pub fn buck(&self) -> &Module {
         self.sources.buck_module()
     }
 
-    /// This context with toolchains/BUCK's text replaced and no flake (for fuzzing and
-    /// property tests: many BUCK texts against one repo, nothing on disk changes).
+    /// This context with the main build file's text replaced (for fuzzing and property
+    /// tests: many BUCK texts against one repo, nothing on disk changes).
     pub fn with_buck_text(&self, text: String) -> Result<Context, UserError> {
         Ok(Context {
             repo: self.repo.clone(),
             know: self.know.clone(),
             sources: self.sources.with_buck_text(&self.repo, text)?,
-            flake: None,
         })
     }
 }
 
-/// Inventory and plan in one: the rewrite `generate` would write for toolchains/BUCK.
-pub fn rewrite(ctx: &Context) -> Result<crate::plan::Plan, UserError> {
-    let inv = take(ctx)?;
-    crate::plan::plan(ctx, &inv)
-}
-
 pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
-    let buck = ctx.buck();
-    let targets = targets::classify(buck, &ctx.know);
-    let calls = targets::calls(buck);
+    let mut targets = Vec::new();
     let mut distributions: Vec<Distribution> = Vec::new();
-    for t in &targets {
-        let call = &calls[t.call_index];
-        if t.status == Status::Distribution && ctx.know.distributions.contains_key(call.rule) {
-            distributions.push(distributions::describe(
-                &ctx.sources,
-                &ctx.know,
-                call,
-                t.line,
-                &calls,
-            ));
-        } else if let Some((family, rule)) = ctx.know.toolchains.get(call.rule) {
-            distributions.extend(distributions::describe_macro(
-                &ctx.sources,
-                family,
-                rule,
-                call,
-                t.line,
-            ));
+    let mut required_tools: Vec<RequiredTool> = Vec::new();
+    for buck in ctx.sources.build_modules() {
+        let file_targets = targets::classify(buck, &ctx.know);
+        let calls = targets::calls(buck);
+        for t in &file_targets {
+            let call = &calls[t.call_index];
+            if t.status == Status::Distribution && ctx.know.distributions.contains_key(call.rule) {
+                let mut d =
+                    distributions::describe(&ctx.sources, &ctx.know, buck, call, t.line, &calls);
+                d.file = buck.path.clone();
+                distributions.push(d);
+            } else if let Some((family, rule)) = ctx.know.toolchains.get(call.rule) {
+                distributions.extend(distributions::describe_macro(
+                    &ctx.sources,
+                    buck,
+                    family,
+                    rule,
+                    call,
+                    t.line,
+                ));
+            }
         }
+        for tool in tools::required(buck, &file_targets, &ctx.know) {
+            if !required_tools.contains(&tool) {
+                required_tools.push(tool);
+            }
+        }
+        targets.extend(file_targets);
     }
-    let required_tools = tools::required(buck, &targets, &ctx.know);
-    let warnings = unknown_download_rules(&targets);
-    let mut inv = Inventory {
+    targets::follow_aliases(&mut targets, &ctx.repo);
+    let warnings = unknown_download_rules(&targets, &ctx.sources);
+    Ok(Inventory {
         schema_version: 1,
         root: ctx.repo.root.clone(),
         toolchains_file: ctx.sources.buck.clone(),
+        toolchains_files: ctx.sources.builds.clone(),
         remote_references: remote_references(ctx)?,
         targets,
         distributions,
@@ -178,24 +156,26 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
         warnings,
         files_scanned: None,
         parse_failures: None,
-    };
-    if let Some(flake) = &ctx.flake {
-        inv.version_drift = crate::flake::drift::find(&ctx.repo.root, &inv, flake, &ctx.know);
-    }
-    Ok(inv)
+    })
 }
 
 /// Rules that look like they download but the knowledge base does not know: left alone,
 /// and named so the user can teach the tool about them.
-fn unknown_download_rules(targets: &[Target]) -> Vec<String> {
+fn unknown_download_rules(targets: &[Target], sources: &Sources) -> Vec<String> {
     targets
         .iter()
         .filter(|t| t.status == Status::Other)
         .filter(|t| looks_hermetic(&t.rule))
         .map(|t| {
+            // The main file's targets keep the message they always had (line only).
+            let place = if t.file == sources.buck {
+                format!("line {}", t.line)
+            } else {
+                format!("{}:{}", t.file.display(), t.line)
+            };
             format!(
-                "`{}` (line {}) looks like a download toolchain but the knowledge base does not know rule `{}`; it is left unchanged (teach it in .si-nixify/*.json)",
-                t.name, t.line, t.rule
+                "`{}` ({place}) looks like a download toolchain but the knowledge base does not know rule `{}`; it is left unchanged (teach it in .si-nixify/*.json)",
+                t.name, t.rule
             )
         })
         .collect()

@@ -1,5 +1,6 @@
-//! Pipeline step 4: the edits that move toolchains/BUCK onto system toolchains, each with its
-//! reason, validated against the schemas of the rules the repo really has.
+//! Pipeline step 4: the edits that move the toolchains cell's build files onto system
+//! toolchains, each with its reason, validated against the schemas of the rules the repo
+//! really has.
 
 pub mod edit;
 mod loads;
@@ -44,27 +45,51 @@ impl Plan {
     }
 }
 
-/// Plan the rewrite of the toolchains file.
+/// Inventory and plan in one: the rewrite `generate` would write for the main build file.
+pub fn rewrite(ctx: &Context) -> Result<Plan, UserError> {
+    let inv = crate::inventory::take(ctx)?;
+    plan(ctx, &inv)
+}
+
+/// Plan the rewrite of the toolchains cell's main build file.
 pub fn plan(ctx: &Context, inv: &Inventory) -> Result<Plan, UserError> {
-    let module = ctx.buck();
+    plan_file(ctx, inv, ctx.buck())
+}
+
+/// Plan the rewrite of every build file of the toolchains cell, main file first. One bad
+/// file fails them all: the caller writes all of them or none.
+pub fn plan_all(ctx: &Context, inv: &Inventory) -> Result<Vec<Plan>, UserError> {
+    ctx.sources
+        .build_modules()
+        .map(|module| plan_file(ctx, inv, module))
+        .collect()
+}
+
+/// Plan the rewrite of one build file of the cell.
+fn plan_file(ctx: &Context, inv: &Inventory, module: &Module) -> Result<Plan, UserError> {
+    // The inventory's warnings are about the cell as a whole: said once, with the main file.
+    let warnings = if module.path == ctx.sources.buck {
+        inv.warnings.clone()
+    } else {
+        Vec::new()
+    };
     let mut p = Planner {
         ctx,
         module,
         text: &module.text,
         edits: Vec::new(),
         changes: Vec::new(),
-        warnings: inv.warnings.clone(),
+        warnings,
         added_rules: Vec::new(),
         schemas: std::collections::BTreeMap::new(),
     };
     let calls = calls(module);
     let dists: Vec<&str> = inv
-        .targets
-        .iter()
+        .targets_in(&module.path)
         .filter(|t| t.status == Status::Distribution)
         .map(|t| t.name.as_str())
         .collect();
-    for target in &inv.targets {
+    for target in inv.targets_in(&module.path) {
         let call = &calls[target.call_index];
         match target.status {
             Status::Distribution => p.delete_distribution(call, target.line)?,

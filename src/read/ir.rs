@@ -198,9 +198,10 @@ pub struct Module {
 
 impl Module {
     /// Parse `text` as Starlark (Buck2's dialect: types and top-level statements allowed).
+    /// Files of earlier Buck2 eras whose only fault, to today's parser, is an old type
+    /// annotation are read too (see `era`); spans still point into `text` as written.
     pub fn parse(path: &Path, text: String) -> Result<Module, UserError> {
-        let ast = AstModule::parse(&path.to_string_lossy(), text.clone(), &Dialect::Extended)
-            .map_err(|e| syntax_error(path, &e))?;
+        let ast = parse_any_era(path, &text)?;
         let stmts = top_level(ast.statement());
         let mut bindings = std::collections::BTreeMap::new();
         for (i, stmt) in stmts.iter().enumerate() {
@@ -317,6 +318,28 @@ pub fn read_text(root: &Path, path: &Path) -> Result<String, UserError> {
             })
             .hint("Buck2 files must be UTF-8; re-save the file as UTF-8")
     })
+}
+
+/// Today's dialect first; when that fails inside a type annotation, the same text with its
+/// annotations blanked. Any other failure is the file's own error, reported where it is.
+fn parse_any_era(path: &Path, text: &str) -> Result<AstModule, UserError> {
+    let name = path.to_string_lossy();
+    let strict = match AstModule::parse(&name, text.to_owned(), &Dialect::Extended) {
+        Ok(ast) => return Ok(ast),
+        Err(e) => e,
+    };
+    let at = strict.span().map(|s| s.span.begin().get() as usize);
+    let annotations = super::era::annotation_spans(text);
+    let in_annotation = at.is_some_and(|at| {
+        annotations
+            .iter()
+            .any(|s| s.start <= at && at < s.end.max(s.start + 1))
+    });
+    if !in_annotation {
+        return Err(syntax_error(path, &strict));
+    }
+    let blanked = super::era::blank(text, &annotations);
+    AstModule::parse(&name, blanked, &Dialect::Extended).map_err(|e| syntax_error(path, &e))
 }
 
 fn syntax_error(path: &Path, e: &starlark_syntax::Error) -> UserError {

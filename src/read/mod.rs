@@ -1,7 +1,9 @@
-//! Pipeline step 2: parse toolchains/BUCK and every .bzl it loads, transitively, with
+//! Pipeline step 2: parse every build file of the toolchains cell and every .bzl they load,
+//! transitively, with
 //! `starlark_syntax`, and answer questions about them (where is a symbol defined, what is a
 //! rule's schema, what does an expression evaluate to).
 
+mod era;
 pub mod eval;
 pub mod ir;
 pub mod schema;
@@ -13,44 +15,55 @@ use crate::error::UserError;
 use crate::repo::{resolve_load, Repo};
 pub use ir::{Arg, Expr, Load, Module, Node, Span, Stmt};
 
-/// The toolchains build file and the closure of files it loads.
+/// The toolchains cell's build files and the closure of files they load.
 #[derive(Debug, Clone)]
 pub struct Sources {
-    /// Root-relative path of toolchains/BUCK.
+    /// Root-relative path of the cell's main build file (its top package's).
     pub buck: PathBuf,
+    /// Every build file of the cell, `buck` first.
+    pub builds: Vec<PathBuf>,
     pub modules: BTreeMap<PathBuf, Module>,
     /// (loading file, load label) → loaded file.
     pub load_targets: BTreeMap<(PathBuf, String), PathBuf>,
 }
 
 impl Sources {
-    /// Read `buck` and everything it loads. A file is read once however often it is loaded.
-    pub fn read(repo: &Repo, buck: &Path) -> Result<Sources, UserError> {
-        let module = Module::read(&repo.root, buck)?;
-        Sources::closure(repo, module, BTreeMap::new())
+    /// Read `builds` (the main one first) and everything they load. A file is read once
+    /// however often it is loaded.
+    pub fn read(repo: &Repo, builds: &[PathBuf]) -> Result<Sources, UserError> {
+        let modules = builds
+            .iter()
+            .map(|b| Module::read(&repo.root, b))
+            .collect::<Result<Vec<_>, _>>()?;
+        Sources::closure(repo, modules, BTreeMap::new())
     }
 
-    /// The same files, with toolchains/BUCK's text replaced (fuzzing and property tests
+    /// The same files, with the main build file's text replaced (fuzzing and property tests
     /// rewrite many BUCK texts against one repo without touching the disk).
     pub fn with_buck_text(&self, repo: &Repo, text: String) -> Result<Sources, UserError> {
         let module = Module::parse(&self.buck, text)?;
         let mut known = self.modules.clone();
         known.remove(&self.buck);
-        Sources::closure(repo, module, known)
+        let mut roots = vec![module];
+        for b in self.builds.iter().skip(1) {
+            roots.extend(known.remove(b));
+        }
+        Sources::closure(repo, roots, known)
     }
 
-    /// `buck` and the closure of its loads; files in `known` are not read again.
+    /// `builds` and the closure of their loads; files in `known` are not read again.
     fn closure(
         repo: &Repo,
-        buck: Module,
+        builds: Vec<Module>,
         mut known: BTreeMap<PathBuf, Module>,
     ) -> Result<Sources, UserError> {
         let mut sources = Sources {
-            buck: buck.path.clone(),
+            buck: builds[0].path.clone(),
+            builds: builds.iter().map(|m| m.path.clone()).collect(),
             modules: BTreeMap::new(),
             load_targets: BTreeMap::new(),
         };
-        let mut queue = VecDeque::from([buck]);
+        let mut queue = VecDeque::from(builds);
         while let Some(module) = queue.pop_front() {
             let path = module.path.clone();
             if sources.modules.contains_key(&path) {
@@ -77,6 +90,11 @@ impl Sources {
             sources.modules.insert(path, module);
         }
         Ok(sources)
+    }
+
+    /// The cell's build files, parsed, `buck` first.
+    pub fn build_modules(&self) -> impl Iterator<Item = &Module> {
+        self.builds.iter().filter_map(|b| self.modules.get(b))
     }
 
     pub fn buck_module(&self) -> &Module {
