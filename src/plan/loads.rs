@@ -42,18 +42,27 @@ pub fn plan(
     let used_before = names_in(module);
     let mut edits = Vec::new();
     let mut deleted_loads = BTreeSet::new();
-    for (index, load) in module.loads().enumerate() {
-        let remove: Vec<bool> = load
-            .symbols
-            .iter()
-            .map(|s| {
-                // Unused now: either it was used before, or it names a download rule the
-                // knowledge base knows (loaded but never called is still dead weight).
-                let known_download = ctx.know.distributions.contains_key(&s.their)
-                    || ctx.know.toolchains.contains_key(&s.their);
-                !used_after.contains(&s.local) && (used_before.contains(&s.local) || known_download)
-            })
-            .collect();
+    let removals: Vec<Vec<bool>> = module
+        .loads()
+        .map(|load| {
+            load.symbols
+                .iter()
+                .map(|s| {
+                    // Unused now: either it was used before, or it names a download rule the
+                    // knowledge base knows (loaded but never called is still dead weight).
+                    let known_download = ctx.know.distributions.contains_key(&s.their)
+                        || ctx.know.toolchains.contains_key(&s.their);
+                    !used_after.contains(&s.local)
+                        && (used_before.contains(&s.local) || known_download)
+                })
+                .collect()
+        })
+        .collect();
+    // Every load goes and new ones come: the new block takes the old one's lines, so the
+    // old lines go without the blank line after them (see `new_load`).
+    let block_replaced =
+        !added.is_empty() && !removals.is_empty() && removals.iter().all(|r| r.iter().all(|x| *x));
+    for ((index, load), remove) in module.loads().enumerate().zip(removals) {
         if !remove.iter().any(|r| *r) {
             continue;
         }
@@ -66,7 +75,10 @@ pub fn plan(
                 reason: "no longer used".to_owned(),
             });
         }
-        if remove.iter().all(|r| *r) {
+        if block_replaced {
+            edits.push(Edit::delete(edit::line_region(text, load.span)));
+            deleted_loads.insert(index);
+        } else if remove.iter().all(|r| *r) {
             edits.push(Edit::delete(edit::statement_region(text, load.span)));
             deleted_loads.insert(index);
         } else {
@@ -129,7 +141,7 @@ fn add_symbols(
                     edits.push(insert_symbol(text, load, rule));
                 }
             }
-            None => edits.push(new_load(text, &loads, label, &rules)),
+            None => edits.push(new_load(text, module, &loads, label, &rules)),
         }
     }
     Ok(edits)
@@ -187,7 +199,13 @@ fn load_order_key(label: &str) -> (bool, bool, &str, &str, &str) {
 
 /// A new `load(...)` line where buildifier would sort it: before the first kept load that
 /// sorts after it, else after the last load (or at the top of a file without loads).
-fn new_load(text: &str, loads: &[(usize, &Load)], label: &str, rules: &BTreeSet<&str>) -> Edit {
+fn new_load(
+    text: &str,
+    module: &Module,
+    loads: &[(usize, &Load)],
+    label: &str,
+    rules: &BTreeSet<&str>,
+) -> Edit {
     let line = format!(
         "load(\"{label}\", {})\n",
         rules
@@ -207,6 +225,11 @@ fn new_load(text: &str, loads: &[(usize, &Load)], label: &str, rules: &BTreeSet<
             let at = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
             Edit::insert(at, line)
         }
-        None => Edit::insert(0, format!("{line}\n")),
+        // Every load of the file went (`block_replaced`): the new ones take the first one's
+        // place, and the blank line that followed the old block still follows the new one.
+        None => match module.loads().next() {
+            Some(first) => Edit::insert(line_start(first.span.start), line),
+            None => Edit::insert(0, format!("{line}\n")),
+        },
     }
 }

@@ -1,0 +1,164 @@
+//! The whole toolchains cell: sub-packages, build file names, a cell at any path, external
+//! preludes, and every Buck2 era's Starlark.
+
+mod common;
+
+use std::path::Path;
+
+use common::{copy_fixture, read, run, snapshot};
+use serde_json::Value;
+
+fn golden(fixture: &str, file: &str) -> String {
+    read(&Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/{fixture}/{file}")))
+}
+
+fn scan_json(dir: &Path) -> Value {
+    let out = run(dir, &["scan", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn generate_ok(dir: &Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["generate"];
+    all.extend_from_slice(args);
+    let out = run(dir, &all);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn assert_refused(dir: &Path, expected: &str) {
+    let before = snapshot(dir);
+    let out = run(dir, &["generate", "--no-flake"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(expected), "expected `{expected}` in: {err}");
+    assert_eq!(
+        snapshot(dir),
+        before,
+        "bad input must leave every file as it was"
+    );
+}
+
+#[test]
+fn every_package_of_the_cell_is_rewritten_and_the_forwarding_top_package_is_kept() {
+    let dir = copy_fixture("subpackages");
+    let top = read(&dir.path().join("toolchains/BUCK"));
+    generate_ok(dir.path(), &["--no-flake"]);
+    for file in ["toolchains/go/BUCK", "toolchains/python/BUCK"] {
+        assert_eq!(
+            read(&dir.path().join(file)),
+            golden("subpackages", file),
+            "{file}"
+        );
+    }
+    assert_eq!(read(&dir.path().join("toolchains/BUCK")), top);
+    let again = generate_ok(dir.path(), &["--no-flake", "--check"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to do"));
+}
+
+#[test]
+fn scan_lists_every_build_file_and_follows_alias_chains() {
+    let doc = scan_json(&common::fixtures().join("subpackages"));
+    assert_eq!(doc["toolchains_file"], "toolchains/BUCK");
+    assert_eq!(
+        doc["toolchains_files"],
+        serde_json::json!([
+            "toolchains/BUCK",
+            "toolchains/go/BUCK",
+            "toolchains/python/BUCK"
+        ])
+    );
+    let target = |file: &str, name: &str| {
+        doc["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["file"] == file && t["name"] == name)
+            .unwrap_or_else(|| panic!("{file}:{name} in {doc}"))
+            .clone()
+    };
+    assert_eq!(target("toolchains/go/BUCK", "go")["status"], "hermetic");
+    assert_eq!(
+        target("toolchains/python/BUCK", "python")["status"],
+        "hermetic"
+    );
+    // `select` branches and an alias of an alias lead to the sub-package's targets.
+    assert_eq!(
+        target("toolchains/BUCK", "go")["resolves_to"],
+        serde_json::json!(["toolchains//go:go"])
+    );
+    assert_eq!(
+        target("toolchains/BUCK", "go_bootstrap")["resolves_to"],
+        serde_json::json!(["toolchains//go:go_bootstrap"])
+    );
+    let dists: Vec<(String, String)> = doc["distributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["file"].as_str().unwrap().to_owned(),
+                d["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        dists.contains(&("toolchains/go/BUCK".into(), "sdk".into())),
+        "{dists:?}"
+    );
+    assert!(
+        dists.contains(&("toolchains/python/BUCK".into(), "python".into())),
+        "{dists:?}"
+    );
+}
+
+#[test]
+fn check_reports_drift_in_a_sub_package() {
+    let dir = copy_fixture("subpackages");
+    let out = run(dir.path(), &["generate", "--no-flake", "--check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("+++ b/toolchains/go/BUCK"), "{stdout}");
+    assert!(stdout.contains("+++ b/toolchains/python/BUCK"), "{stdout}");
+}
+
+#[test]
+fn a_syntax_error_in_one_package_stops_every_file() {
+    let dir = copy_fixture("subpackages");
+    let python = dir.path().join("toolchains/python/BUCK");
+    std::fs::write(
+        &python,
+        read(&python).replace("name = \"python\",", "name = ,"),
+    )
+    .unwrap();
+    assert_refused(
+        dir.path(),
+        "toolchains/python/BUCK:5:12: Starlark syntax error",
+    );
+}
+
+#[test]
+fn a_package_that_cannot_be_planned_leaves_the_others_unwritten() {
+    let dir = copy_fixture("subpackages");
+    let python = dir.path().join("toolchains/python/BUCK");
+    std::fs::write(
+        &python,
+        read(&python).replace("    name = \"python\",\n", "    \"python\",\n"),
+    )
+    .unwrap();
+    assert_refused(
+        dir.path(),
+        "toolchains/python/BUCK:5:5: positional argument",
+    );
+}
