@@ -162,3 +162,73 @@ fn a_package_that_cannot_be_planned_leaves_the_others_unwritten() {
         "toolchains/python/BUCK:5:5: positional argument",
     );
 }
+
+#[test]
+fn build_files_are_found_by_the_cells_own_buildfile_names() {
+    let dir = copy_fixture("buildfile-names");
+    let decoys =
+        ["toolchains/BUCK", "toolchains/go/TARGETS"].map(|f| (f, read(&dir.path().join(f))));
+    let doc = scan_json(dir.path());
+    assert_eq!(doc["toolchains_file"], "toolchains/TARGETS");
+    assert_eq!(
+        doc["toolchains_files"],
+        serde_json::json!(["toolchains/TARGETS", "toolchains/go/TARGETS.v2"])
+    );
+    generate_ok(dir.path(), &["--no-flake"]);
+    for file in ["toolchains/TARGETS", "toolchains/go/TARGETS.v2"] {
+        assert_eq!(
+            read(&dir.path().join(file)),
+            golden("buildfile-names", file),
+            "{file}"
+        );
+    }
+    for (file, text) in decoys {
+        assert_eq!(
+            read(&dir.path().join(file)),
+            text,
+            "{file} is not a build file here"
+        );
+    }
+    assert!(!dir.path().join("toolchains/go/BUCK").exists());
+}
+
+#[test]
+fn a_toolchains_cell_at_another_path_is_found_through_includes_and_aliases() {
+    let dir = copy_fixture("nested-cell-path");
+    let configs = [
+        ".buckconfig",
+        "buck/cells.buckconfig",
+        ".buckconfig.d/10-aliases.buckconfig",
+        "buck/toolchains/.buckconfig",
+    ]
+    .map(|f| (f, read(&dir.path().join(f))));
+    let doc = scan_json(dir.path());
+    assert_eq!(doc["toolchains_file"], "buck/toolchains/BUCK");
+    let go = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "go")
+        .unwrap();
+    assert_eq!(go["status"], "hermetic");
+    assert_eq!(go["file"], "buck/toolchains/BUCK");
+    generate_ok(dir.path(), &["--no-flake"]);
+    let file = "buck/toolchains/BUCK";
+    assert_eq!(
+        read(&dir.path().join(file)),
+        golden("nested-cell-path", file)
+    );
+    for (file, text) in configs {
+        assert_eq!(read(&dir.path().join(file)), text, "{file}");
+    }
+}
+
+#[test]
+fn a_missing_include_is_bad_input_at_its_line() {
+    let dir = copy_fixture("nested-cell-path");
+    std::fs::remove_file(dir.path().join("buck/cells.buckconfig")).unwrap();
+    assert_refused(
+        dir.path(),
+        ".buckconfig:6:1: include `buck/cells.buckconfig` points at `buck/cells.buckconfig`, which does not exist",
+    );
+}

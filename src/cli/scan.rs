@@ -152,11 +152,18 @@ fn print_head(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
         inv.root.display()
     )?;
     writeln!(out, "\nTargets:")?;
-    for t in &inv.targets {
+    let several_files = inv.toolchains_files.len() > 1;
+    for (i, t) in inv.targets.iter().enumerate() {
+        if several_files && (i == 0 || inv.targets[i - 1].file != t.file) {
+            writeln!(out, "  {}:", t.file.display())?;
+        }
         let detail = match (&t.replacement, &t.distribution) {
             (Some(r), Some(d)) => format!("→ {r} (was built from :{d})"),
             (Some(r), None) => format!("→ {r}"),
             (None, Some(d)) => format!("references :{d}"),
+            (None, None) if !t.resolves_to.is_empty() => {
+                format!("alias of {}", t.resolves_to.join(", "))
+            }
             (None, None) => String::new(),
         };
         writeln!(
@@ -171,10 +178,16 @@ fn print_head(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
     }
     writeln!(out, "\nDistributions (downloaded archives):")?;
     for d in &inv.distributions {
+        // Lines of another file than the main one say which file.
+        let line = if d.file == inv.toolchains_file {
+            d.line.to_string()
+        } else {
+            format!("{}:{}", d.file.display(), d.line)
+        };
         writeln!(
             out,
             "  {:>5}  {:<24} {:<8} {}",
-            d.line,
+            line,
             d.name,
             d.family.as_deref().unwrap_or("?"),
             d.version.as_deref().unwrap_or("?")

@@ -9,7 +9,7 @@ use super::Change;
 use crate::error::UserError;
 use crate::inventory::Context;
 use crate::read::{Expr, Load, Module, Stmt};
-use crate::repo::resolve_load;
+use crate::repo::{resolve_load, Label};
 
 /// Every name used outside load statements.
 pub fn used_names(path: &Path, text: &str) -> Result<BTreeSet<String>, UserError> {
@@ -109,16 +109,21 @@ fn add_symbols(
         .enumerate()
         .filter(|(i, _)| !deleted_loads.contains(i))
         .collect();
-    let mut by_label: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut by_label: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
     for (rule, label) in added {
-        by_label.entry(label).or_default().insert(rule);
+        by_label
+            .entry(as_the_file_writes_it(ctx, module, label))
+            .or_default()
+            .insert(rule);
     }
     // New loads that land at the same place go in cell order, then label order, so
     // `@prelude//…` comes before `@prelude-si//…` as buildifier sorts them.
-    let mut by_label: Vec<(&str, BTreeSet<&str>)> = by_label.into_iter().collect();
-    by_label.sort_by_key(|(label, _)| load_order_key(label));
+    let mut by_label: Vec<(String, BTreeSet<&str>)> = by_label.into_iter().collect();
+    by_label.sort_by(|(a, _), (b, _)| load_order_key(a).cmp(&load_order_key(b)));
     let mut edits = Vec::new();
-    for (label, rules) in by_label {
+    for (label, rules) in &by_label {
+        let label = label.as_str();
+        let rules = rules.clone();
         let at = module.location(0);
         let target = resolve_load(&ctx.repo, label, &module.path, &at).ok();
         let same_file = loads.iter().find(|(_, l)| {
@@ -145,6 +150,34 @@ fn add_symbols(
         }
     }
     Ok(edits)
+}
+
+/// `label` with its cell written the way the file already names that cell: a cell whose own
+/// `.buckconfig` calls the prelude `upstream` gets `@upstream//…`, not a second spelling.
+fn as_the_file_writes_it(ctx: &Context, module: &Module, label: &str) -> String {
+    let Some(Label::Cell { cell, .. }) = Label::parse(label) else {
+        return label.to_owned();
+    };
+    let from = ctx.repo.cell_of(&module.path).map_or("root", |(n, _)| n);
+    let dir = ctx.repo.cell_dir_from(from, &cell);
+    let spelled = module.loads().find_map(|l| match Label::parse(&l.module)? {
+        Label::Cell { cell: used, .. } if used != cell => {
+            (dir.is_some() && ctx.repo.cell_dir_from(from, &used) == dir).then_some(used)
+        }
+        _ => None,
+    });
+    let uses_it_as_is = module.loads().any(
+        |l| matches!(Label::parse(&l.module), Some(Label::Cell { cell: used, .. }) if used == cell),
+    );
+    match spelled {
+        Some(used) if !uses_it_as_is => {
+            let rest = label
+                .trim_start_matches('@')
+                .trim_start_matches(cell.as_str());
+            format!("@{used}{rest}")
+        }
+        _ => label.to_owned(),
+    }
 }
 
 /// Insert `"rule"` into `load`, in sorted position, matching its one-line or one-per-line layout.
