@@ -232,3 +232,137 @@ fn a_missing_include_is_bad_input_at_its_line() {
         ".buckconfig:6:1: include `buck/cells.buckconfig` points at `buck/cells.buckconfig`, which does not exist",
     );
 }
+
+/// `generate --no-flake` with `buck2` set to `buck2` (a path; a missing one means "none").
+fn generate_with_buck2(dir: &Path, buck2: &Path) -> (String, String) {
+    let out = common::si_nixify(dir)
+        .args(["generate", "--no-flake"])
+        .env("SI_NIXIFY_BUCK2", buck2)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    (stdout, stderr)
+}
+
+const NO_BUCK2: &str = "/nonexistent/buck2";
+
+#[test]
+fn a_bundled_prelude_nowhere_on_disk_falls_back_to_builtin_schemas_and_says_so() {
+    let dir = copy_fixture("bundled-prelude");
+    let (_, stderr) = generate_with_buck2(dir.path(), Path::new(NO_BUCK2));
+    assert_eq!(
+        read(&dir.path().join("toolchains/BUCK")),
+        golden("bundled-prelude", "toolchains/BUCK")
+    );
+    assert!(
+        stderr.contains("`prelude` is an external cell (bundled) and no copy of it was found")
+            && stderr
+                .contains("`system_go_toolchain` was checked against si-nixify's built-in schema"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("prelude").exists(),
+        "nothing is expanded into the repo"
+    );
+}
+
+#[test]
+fn a_bundled_prelude_buck2_unpacked_under_buck_out_supplies_the_schemas() {
+    let dir = copy_fixture("bundled-prelude");
+    let unpacked = dir
+        .path()
+        .join("buck-out/v2/external_cells/bundled/prelude");
+    common::copy_dir(&common::fixtures().join("prelude"), &unpacked);
+    let (stdout, stderr) = generate_with_buck2(dir.path(), Path::new(NO_BUCK2));
+    assert_eq!(
+        read(&dir.path().join("toolchains/BUCK")),
+        golden("bundled-prelude", "toolchains/BUCK")
+    );
+    assert!(!stderr.contains("built-in schema"), "{stderr}");
+    assert!(
+        stdout.contains("`prelude` is an external cell (bundled): read the bundled prelude buck2 unpacked at `buck-out/v2/external_cells/bundled/prelude`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("(schema: buck-out/v2/external_cells/bundled/prelude/toolchains/go/system_go_toolchain.bzl:"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_bundled_prelude_comes_from_the_buck2_on_path_when_nothing_is_unpacked() {
+    let dir = copy_fixture("bundled-prelude");
+    // A stand-in buck2 that answers `expand-external-cell prelude` the way buck2 does: by
+    // writing the cell's files to the cell's path in the project it runs in.
+    let bin = tempfile::tempdir().unwrap();
+    let buck2 = bin.path().join("buck2");
+    std::fs::write(
+        &buck2,
+        format!(
+            "#!/bin/sh\ncase \"$*\" in\n  *expand-external-cell*prelude*) cp -R '{}' ./prelude ;;\nesac\n",
+            common::fixtures().join("prelude").display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&buck2, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (stdout, stderr) = generate_with_buck2(dir.path(), &buck2);
+    assert_eq!(
+        read(&dir.path().join("toolchains/BUCK")),
+        golden("bundled-prelude", "toolchains/BUCK")
+    );
+    assert!(!stderr.contains("built-in schema"), "{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "`prelude` is an external cell (bundled): read the cell bundled in `{}`",
+            buck2.display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        !dir.path().join("prelude").exists(),
+        "buck2 ran in a scratch project, not the repo"
+    );
+}
+
+#[test]
+fn a_git_prelude_is_never_fetched_and_its_buck_out_checkout_is_used_when_there() {
+    let dir = copy_fixture("git-prelude");
+    let top = read(&dir.path().join("toolchains/BUCK"));
+    let doc = scan_json(dir.path());
+    assert_eq!(doc["external_cells"][0]["cell"], "prelude");
+    assert_eq!(
+        doc["external_cells"][0]["origin"],
+        "git https://github.com/facebook/buck2-prelude.git @ 0123456789abcdef0123456789abcdef01234567"
+    );
+    assert!(doc["external_cells"][0]["read_from"].is_null());
+    let (_, stderr) = generate_with_buck2(dir.path(), Path::new(NO_BUCK2));
+    assert!(stderr.contains("si-nixify never fetches"), "{stderr}");
+    let file = "toolchains/go/BUCK";
+    assert_eq!(read(&dir.path().join(file)), golden("git-prelude", file));
+    assert_eq!(read(&dir.path().join("toolchains/BUCK")), top);
+
+    let dir = copy_fixture("git-prelude");
+    let checkout = "buck-out/v2/external_cells/git/0123456789abcdef0123456789abcdef01234567";
+    common::copy_dir(
+        &common::fixtures().join("prelude"),
+        &dir.path().join(checkout),
+    );
+    assert_eq!(
+        scan_json(dir.path())["external_cells"][0]["read_from"],
+        checkout
+    );
+    let (stdout, stderr) = generate_with_buck2(dir.path(), Path::new(NO_BUCK2));
+    assert!(!stderr.contains("built-in schema"), "{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "(schema: {checkout}/toolchains/go/system_go_toolchain.bzl:"
+        )),
+        "{stdout}"
+    );
+    assert_eq!(read(&dir.path().join(file)), golden("git-prelude", file));
+}

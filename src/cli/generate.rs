@@ -55,8 +55,11 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
     let inputs = Inputs::read(repo, &choice)?;
     let inv = inputs.inventory()?;
     let outcome = plan_all(&inputs, &inv, args)?;
+    let mut said = std::collections::BTreeSet::new();
     for w in outcome.builds.iter().flat_map(|p| &p.warnings) {
-        eprintln!("warning: {w}");
+        if said.insert(w) {
+            eprintln!("warning: {w}");
+        }
     }
     for d in &inv.version_drift {
         eprintln!("drift: {} — {}", d.message, d.fix);
@@ -98,7 +101,18 @@ fn plan_all(inputs: &Inputs, inv: &Inventory, args: &Args) -> Result<Outcome, Us
         })
         .collect();
     let mut additions = Vec::new();
-    let mut notes = Vec::new();
+    // Which copy of each external cell was read (its rule schemas included).
+    let mut notes: Vec<String> = inv
+        .external_cells
+        .iter()
+        .filter(|e| e.read_from.is_some())
+        .map(|e| {
+            format!(
+                "`{}` is an external cell ({}): read {}",
+                e.cell, e.origin, e.source
+            )
+        })
+        .collect();
     match &inputs.flake {
         Some(f) => {
             let fp = flake::plan(f, &inv.required_tools, &ctx.know)?;

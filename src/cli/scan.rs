@@ -209,6 +209,13 @@ fn print_head(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
 }
 
 fn print_tail(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
+    for e in &inv.external_cells {
+        writeln!(
+            out,
+            "\nExternal cell `{}` ({}): {}",
+            e.cell, e.origin, e.source
+        )?;
+    }
     writeln!(out, "\nRequired tools (from PATH once rewritten):")?;
     for t in &inv.required_tools {
         let platform = t

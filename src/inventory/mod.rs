@@ -40,6 +40,9 @@ pub struct Inventory {
     /// flake (`inputs::Inputs::inventory`); inventory itself never looks at the flake.
     pub version_drift: Vec<crate::flake::drift::Drift>,
     pub warnings: Vec<String>,
+    /// `[external_cells]` and where their files were read from (rule schemas included).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub external_cells: Vec<ExternalCellUse>,
     /// `scan --all`: how many BUCK/.bzl files were read, and those that failed to parse.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub files_scanned: Option<usize>,
@@ -61,6 +64,7 @@ impl Inventory {
             required_tools: Vec::new(),
             version_drift: Vec::new(),
             warnings: Vec::new(),
+            external_cells: Vec::new(),
             files_scanned: None,
             parse_failures: None,
         }
@@ -70,6 +74,37 @@ impl Inventory {
     pub fn targets_in<'a>(&'a self, file: &'a Path) -> impl Iterator<Item = &'a Target> + 'a {
         self.targets.iter().filter(move |t| t.file == file)
     }
+}
+
+/// An external cell, and which copy of it was read.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExternalCellUse {
+    pub cell: String,
+    /// `bundled` or `git <origin> @ <commit>`.
+    pub origin: String,
+    /// The directory read, or null when no copy was found.
+    pub read_from: Option<PathBuf>,
+    /// In words: which copy, or why none.
+    pub source: String,
+}
+
+fn external_cells(repo: &Repo) -> Vec<ExternalCellUse> {
+    repo.external
+        .iter()
+        .map(|(cell, e)| ExternalCellUse {
+            cell: cell.clone(),
+            origin: e.origin_text(),
+            read_from: e.read_from.clone(),
+            source: if e.read_from.is_some() {
+                e.source.clone()
+            } else {
+                format!(
+                    "no copy found (looked in {}); rule schemas from si-nixify's built-in copies",
+                    e.looked_in(cell)
+                )
+            },
+        })
+        .collect()
 }
 
 /// The toolchains cell as read: the repo, its knowledge base and its parsed files.
@@ -154,6 +189,7 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
         required_tools,
         version_drift: Vec::new(),
         warnings,
+        external_cells: external_cells(&ctx.repo),
         files_scanned: None,
         parse_failures: None,
     })

@@ -93,8 +93,27 @@ fn builtin(ctx: &Context, name: &str, label: &str) -> Result<Found, UserError> {
                 .collect(),
             impl_name: None,
         },
-        warning: Some(format!(
-            "the repo has no cell for `{label}`: `{name}` was checked against si-nixify's built-in schema, not the repo's prelude"
-        )),
+        warning: Some(builtin_warning(ctx, name, label)),
     })
+}
+
+/// Why the built-in schema was used: an external cell of which no copy was found, or no cell.
+fn builtin_warning(ctx: &Context, name: &str, label: &str) -> String {
+    let external = match Label::parse(label) {
+        Some(Label::Cell { cell, .. }) => {
+            let cell = ctx.repo.cell_name(&cell).to_owned();
+            ctx.repo.external.get(&cell).map(|e| (cell, e))
+        }
+        _ => None,
+    };
+    match external {
+        Some((cell, e)) => format!(
+            "`{cell}` is an external cell ({}) and no copy of it was found (looked in {}): `{name}` was checked against si-nixify's built-in schema",
+            e.origin_text(),
+            e.looked_in(&cell)
+        ),
+        None => format!(
+            "the repo has no cell for `{label}`: `{name}` was checked against si-nixify's built-in schema, not the repo's prelude"
+        ),
+    }
 }

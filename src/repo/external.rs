@@ -117,6 +117,28 @@ fn find(root: &Path, name: &str, path: &Path, origin: Origin) -> ExternalCell {
     }
 }
 
+impl ExternalCell {
+    /// `bundled`, or `git <origin> @ <commit>`.
+    pub fn origin_text(&self) -> String {
+        match &self.origin {
+            Origin::Bundled => "bundled".to_owned(),
+            Origin::Git { origin, commit } => format!("git {origin} @ {commit}"),
+        }
+    }
+
+    /// Where a copy was looked for, for the message when none was found.
+    pub fn looked_in(&self, name: &str) -> String {
+        match &self.origin {
+            Origin::Bundled => format!(
+                "buck-out/v2/external_cells/bundled/{name}, the cell's path, or a buck2 on PATH"
+            ),
+            Origin::Git { commit, .. } => format!(
+                "buck-out/v2/external_cells/git/{commit} or the cell's path (si-nixify never fetches)"
+            ),
+        }
+    }
+}
+
 fn has_files(dir: &Path) -> bool {
     std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some())
 }
