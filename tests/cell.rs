@@ -366,3 +366,46 @@ fn a_git_prelude_is_never_fetched_and_its_buck_out_checkout_is_used_when_there()
     );
     assert_eq!(read(&dir.path().join(file)), golden("git-prelude", file));
 }
+
+#[test]
+fn starlark_of_2023_is_read_and_rewritten_against_its_own_prelude() {
+    let dir = copy_fixture("era-2023");
+    let doc = scan_json(dir.path());
+    let go = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "go_linux")
+        .unwrap();
+    assert_eq!(go["status"], "hermetic");
+    let alias = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "go")
+        .unwrap();
+    assert_eq!(
+        alias["resolves_to"],
+        serde_json::json!(["toolchains//:go_linux"])
+    );
+    let out = generate_ok(dir.path(), &["--no-flake"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("(schema: prelude/toolchains/go/system_go_toolchain.bzl:40)"),
+        "the 2023 prelude's own schema is used: {stdout}"
+    );
+    let file = "toolchains/BUCK";
+    assert_eq!(read(&dir.path().join(file)), golden("era-2023", file));
+}
+
+#[test]
+fn a_syntax_error_in_a_2023_prelude_file_is_still_bad_input() {
+    let dir = copy_fixture("era-2023");
+    let bzl = dir.path().join("prelude/toolchains/go/go_toolchain.bzl");
+    std::fs::write(
+        &bzl,
+        read(&bzl).replace("def _go_distr_impl(", "def _go_distr_impl(:"),
+    )
+    .unwrap();
+    assert_refused(dir.path(), "prelude/toolchains/go/go_toolchain.bzl:50:");
+}

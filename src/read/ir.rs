@@ -513,6 +513,31 @@ mod tests {
     }
 
     #[test]
+    fn annotations_of_2023_parse_and_keep_their_spans() {
+        let text = "def f(ctx: \"context\", n: [str]) -> [\"provider\"]:\n    x: LinkerInfo.type = g(\"k\")\n    return [x]\n\nr = rule(impl = f, attrs = {})\n";
+        let m =
+            Module::parse(Path::new("old.bzl"), text.into()).expect("2023 annotations are valid");
+        assert_eq!(m.text, text, "the text is kept as written");
+        let def = m.def("f").unwrap();
+        assert_eq!(def.params.len(), 2);
+        let Stmt::Assign { value, .. } = &def.body[0] else {
+            panic!("{:?}", def.body[0])
+        };
+        assert_eq!(m.source(value.span), "g(\"k\")");
+        assert!(m.top_level_value("r").is_some());
+    }
+
+    #[test]
+    fn a_real_error_in_a_2023_file_is_still_reported_where_it_is() {
+        let text = "def f(ctx: \"context\") -> [\"provider\"]:\n    return [\n\nx = 1\n";
+        let err = Module::parse(Path::new("old.bzl"), text.into()).unwrap_err();
+        let at = err.at.unwrap();
+        assert_eq!(at.line, 4, "{}", err.message);
+        // And an annotation today's parser rejects is not itself an error.
+        assert!(Module::parse(Path::new("t.bzl"), "def f(a: \"x\"):\n    pass\n".into()).is_ok());
+    }
+
+    #[test]
     fn calls_keep_argument_spans() {
         let m = Module::parse(Path::new("BUCK"), "r(name = \"a\", v = [1])\n".into()).unwrap();
         let (_, rule, args) = m.calls().next().unwrap();
