@@ -409,3 +409,68 @@ fn a_syntax_error_in_a_2023_prelude_file_is_still_bad_input() {
     .unwrap();
     assert_refused(dir.path(), "prelude/toolchains/go/go_toolchain.bzl:50:");
 }
+
+#[test]
+fn a_reference_into_another_packages_deleted_distribution_is_rewritten_too() {
+    let dir = copy_fixture("subpackages");
+    let alias = dir.path().join("toolchains/alias.bzl");
+    std::fs::write(
+        &alias,
+        read(&alias)
+            + "\ngo_vet = rule(\n    impl = _toolchain_alias_impl,\n    attrs = {\"go\": attrs.string()},\n)\n",
+    )
+    .unwrap();
+    let top = dir.path().join("toolchains/BUCK");
+    let text = read(&top).replace(
+        "load(\":alias.bzl\", \"toolchain_alias\")",
+        "load(\":alias.bzl\", \"go_vet\", \"toolchain_alias\")",
+    ) + "\ngo_vet(\n    name = \"vet\",\n    go = \"$(location //go:sdk-linux-amd64)/bin/go\",\n)\n";
+    std::fs::write(&top, text).unwrap();
+    let out = generate_ok(dir.path(), &["--no-flake"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(read(&top).contains("    go = \"go\",\n"), "{}", read(&top));
+    assert!(
+        stdout.contains(
+            "`toolchains//go:sdk-linux-amd64` is deleted; `go` comes from the devshell's PATH"
+        ),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn scan_all_reads_build_files_by_each_cells_names_and_skips_shadowed_ones() {
+    let out = run(
+        &common::fixtures().join("buildfile-names"),
+        &["scan", "--all", "--json"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the decoys are never parsed: {err}"
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc["files_scanned"], 3,
+        "BUILD, toolchains/TARGETS, toolchains/go/TARGETS.v2"
+    );
+}
+
+#[test]
+fn generate_json_says_which_file_each_change_is_in() {
+    let out = run(
+        &common::fixtures().join("subpackages"),
+        &["generate", "--no-flake", "--dry-run", "--json"],
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files: std::collections::BTreeSet<&str> = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files.into_iter().collect::<Vec<_>>(),
+        ["toolchains/go/BUCK", "toolchains/python/BUCK"]
+    );
+}

@@ -237,7 +237,7 @@ fn print_json(
         "changed": !files.is_empty(),
         "wrote": wrote,
         "files": files,
-        "changes": o.builds.iter().flat_map(|p| &p.changes).collect::<Vec<_>>(),
+        "changes": changes_with_file(&o.builds),
         "devshell_additions": o.additions,
         "version_drift": inv.version_drift,
         "warnings": o.builds.iter().flat_map(|p| &p.warnings).collect::<Vec<_>>(),
@@ -246,4 +246,20 @@ fn print_json(
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)?;
     Ok(())
+}
+
+/// Every build file's changes, each saying which file it is in.
+fn changes_with_file(builds: &[Plan]) -> Vec<serde_json::Value> {
+    builds
+        .iter()
+        .flat_map(|p| {
+            p.changes.iter().map(move |c| {
+                let mut v = serde_json::to_value(c).unwrap_or_default();
+                if let Some(map) = v.as_object_mut() {
+                    map.insert("file".to_owned(), json!(p.file));
+                }
+                v
+            })
+        })
+        .collect()
 }

@@ -241,16 +241,8 @@ fn remote_references(ctx: &Context) -> Result<Vec<RemoteReference>, UserError> {
     Ok(out)
 }
 
-/// `.bzl` files directly in the toolchains cell directory (not loaded by BUCK, still shipped).
+/// `.bzl` files of the toolchains cell, in every package (not loaded by a build file, still
+/// shipped).
 fn cell_starlark_files(repo: &Repo) -> Result<Vec<PathBuf>, UserError> {
-    let dir = repo.toolchains_dir();
-    let entries = std::fs::read_dir(repo.root.join(&dir))
-        .map_err(|e| UserError::new(format!("cannot list `{}`: {e}", dir.display())))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| dir.join(e.file_name()))
-        .filter(|p| p.extension().is_some_and(|x| x == "bzl"))
-        .collect();
-    files.sort();
-    Ok(files)
+    Ok(repo.toolchains_starlark_files())
 }

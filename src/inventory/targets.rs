@@ -240,7 +240,7 @@ fn alias_actuals(call: &Call) -> Vec<String> {
 
 /// `cell//pkg:name` of a label written in `file`, when it names a target of the toolchains
 /// cell.
-fn toolchains_label(repo: &Repo, file: &Path, label: &str) -> Option<String> {
+pub fn toolchains_label(repo: &Repo, file: &Path, label: &str) -> Option<String> {
     let dir = repo.toolchains_dir();
     let package_of_file = file.parent()?.strip_prefix(&dir).ok()?;
     let (cell, rest) = match label.split_once("//") {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::error::UserError;
-use crate::inventory::targets::{belongs_to, calls, referenced_target, Call};
+use crate::inventory::targets::{belongs_to, calls, toolchains_label, Call};
 use crate::inventory::tools::strings_with_platform;
 use crate::inventory::{Context, Inventory, Status};
 use crate::know::{AttrAction, ToolchainRule};
@@ -84,10 +84,13 @@ fn plan_file(ctx: &Context, inv: &Inventory, module: &Module) -> Result<Plan, Us
         schemas: std::collections::BTreeMap::new(),
     };
     let calls = calls(module);
-    let dists: Vec<&str> = inv
-        .targets_in(&module.path)
+    // Every distribution of the cell, by package: a custom rule may point at one in another
+    // package (`//rust:dist`) as well as in its own (`:dist`).
+    let dists: Vec<(String, &str)> = inv
+        .targets
+        .iter()
         .filter(|t| t.status == Status::Distribution)
-        .map(|t| t.name.as_str())
+        .map(|t| (package_of(ctx, &t.file), t.name.as_str()))
         .collect();
     for target in inv.targets_in(&module.path) {
         let call = &calls[target.call_index];
@@ -644,7 +647,34 @@ impl<'a> Planner<'a> {
     }
 
     /// Rewrite or drop attrs of other calls that still point at deleted distributions.
-    fn fix_references(&mut self, call: &Call, dists: &[&str]) -> Result<(), UserError> {
+    /// The deleted distribution a string points at, as this file would write it: `:dist` in
+    /// its own package, `toolchains//pkg:dist` in another.
+    fn deleted_distribution(&self, text: &str, dists: &[(String, &str)]) -> Option<String> {
+        let label = match text.find("$(location ") {
+            Some(i) => &text[i + "$(location ".len()..],
+            None => text,
+        };
+        let label = &label[..label.find([')', ' ']).unwrap_or(label.len())];
+        if !label.starts_with(':') && !label.contains("//") {
+            return None;
+        }
+        let full = toolchains_label(&self.ctx.repo, &self.module.path, label)?;
+        let (package, name) = full.strip_prefix("toolchains//")?.split_once(':')?;
+        let name = &name[..name.find(['[', '/']).unwrap_or(name.len())];
+        let own = package_of(self.ctx, &self.module.path);
+        dists
+            .iter()
+            .find(|(p, d)| p == package && belongs_to(name, d))
+            .map(|(p, d)| {
+                if *p == own {
+                    format!(":{d}")
+                } else {
+                    format!("toolchains//{p}:{d}")
+                }
+            })
+    }
+
+    fn fix_references(&mut self, call: &Call, dists: &[(String, &str)]) -> Result<(), UserError> {
         let target = call.name().unwrap_or_default().to_owned();
         let mut removed = Vec::new();
         for arg in call.args {
@@ -656,9 +686,7 @@ impl<'a> Planner<'a> {
             }
             for s in arg.value.strings() {
                 let text = s.as_str().unwrap_or_default();
-                let Some(dist) =
-                    referenced_target(text).and_then(|r| dists.iter().find(|d| belongs_to(r, d)))
-                else {
+                let Some(dist) = self.deleted_distribution(text, dists) else {
                     continue;
                 };
                 let at = self.module.location(s.span.start);
@@ -666,7 +694,7 @@ impl<'a> Planner<'a> {
                 if text.contains("$(location ") {
                     let tool = located_tool(text).ok_or_else(|| {
                         UserError::new(format!(
-                            "`{name}` of `{target}` uses `{text}`, which points into the deleted distribution `:{dist}` without naming a tool"
+                            "`{name}` of `{target}` uses `{text}`, which points into the deleted distribution `{dist}` without naming a tool"
                         ))
                         .at(at.clone())
                         .hint("replace it by hand with the tool's name on PATH")
@@ -680,12 +708,12 @@ impl<'a> Planner<'a> {
                         at.line,
                         "rewrote",
                         format!("`{name} = \"{text}\"` → `\"{tool}\"`"),
-                        format!("`:{dist}` is deleted; `{tool}` comes from the devshell's PATH"),
+                        format!("`{dist}` is deleted; `{tool}` comes from the devshell's PATH"),
                     );
                 } else if is_whole_value {
                     let schema = schemas::for_call(self.ctx, self.module, call.rule).ok_or_else(|| {
                         UserError::new(format!(
-                            "`{name}` of `{target}` points at the deleted distribution `:{dist}`, and the schema of `{}` was not found to tell whether it may be left out",
+                            "`{name}` of `{target}` points at the deleted distribution `{dist}`, and the schema of `{}` was not found to tell whether it may be left out",
                             call.rule
                         ))
                         .at(at.clone())
@@ -693,7 +721,7 @@ impl<'a> Planner<'a> {
                     })?;
                     if !schema.is_optional(name) {
                         return Err(UserError::new(format!(
-                            "`{name}` of `{target}` points at the deleted distribution `:{dist}`, but `{}` requires it (schema: {}:{})",
+                            "`{name}` of `{target}` points at the deleted distribution `{dist}`, but `{}` requires it (schema: {}:{})",
                             call.rule,
                             schema.file.display(),
                             schema.line
@@ -708,7 +736,7 @@ impl<'a> Planner<'a> {
                         "dropped",
                         format!("`{name}`"),
                         format!(
-                            "pointed at the deleted distribution `:{dist}`; `{}` makes it optional ({}:{})",
+                            "pointed at the deleted distribution `{dist}`; `{}` makes it optional ({}:{})",
                             call.rule,
                             schema.file.display(),
                             schema.line
@@ -716,7 +744,7 @@ impl<'a> Planner<'a> {
                     );
                 } else {
                     return Err(UserError::new(format!(
-                        "`{name}` of `{target}` refers to the deleted distribution `:{dist}` inside a larger value"
+                        "`{name}` of `{target}` refers to the deleted distribution `{dist}` inside a larger value"
                     ))
                     .at(at)
                     .hint("rewrite that value by hand to use a tool from PATH"));
@@ -730,6 +758,14 @@ impl<'a> Planner<'a> {
     fn module_loads(&self, rule: &str) -> bool {
         self.module.loaded_symbol(rule).is_some()
     }
+}
+
+/// A build file's package inside the toolchains cell (`rust` for `toolchains/rust/BUCK`).
+fn package_of(ctx: &Context, file: &std::path::Path) -> String {
+    file.parent()
+        .and_then(|p| p.strip_prefix(ctx.repo.toolchains_dir()).ok())
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Element removals for every list in `value` that holds a dropped flag.

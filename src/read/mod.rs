@@ -1,7 +1,7 @@
 //! Pipeline step 2: parse every build file of the toolchains cell and every .bzl they load,
-//! transitively, with
-//! `starlark_syntax`, and answer questions about them (where is a symbol defined, what is a
-//! rule's schema, what does an expression evaluate to).
+//! transitively, with `starlark_syntax` (any Buck2 era's, see `era`), and answer questions
+//! about them (where is a symbol defined, what is a rule's schema, what does an expression
+//! evaluate to).
 
 mod era;
 pub mod eval;

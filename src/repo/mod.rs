@@ -160,6 +160,24 @@ impl Repo {
         Ok(files)
     }
 
+    /// Every `.bzl` file of the toolchains cell, in any of its packages.
+    pub fn toolchains_starlark_files(&self) -> Vec<PathBuf> {
+        packages::starlark_files(self, &self.toolchains_dir())
+    }
+
+    /// Every build file name any cell uses (`scan --all` reads them all).
+    pub fn all_buildfile_names(&self) -> Vec<String> {
+        let mut names = self.buildfile_names();
+        for cell in self.cell_configs.keys() {
+            for n in self.buildfile_names_of(cell) {
+                if !names.contains(&n) {
+                    names.push(n);
+                }
+            }
+        }
+        names
+    }
+
     /// Root-relative form of an absolute path under the root.
     pub fn rel<'a>(&self, abs: &'a Path) -> &'a Path {
         abs.strip_prefix(&self.root).unwrap_or(abs)
