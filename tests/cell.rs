@@ -474,3 +474,50 @@ fn generate_json_says_which_file_each_change_is_in() {
         ["toolchains/go/BUCK", "toolchains/python/BUCK"]
     );
 }
+
+#[test]
+fn a_loaded_file_that_does_not_parse_is_no_error_while_nothing_needs_it() {
+    let dir = copy_fixture("subpackages");
+    let alias = dir.path().join("toolchains/alias.bzl");
+    std::fs::write(
+        &alias,
+        read(&alias).replace("def _toolchain_alias_impl(", "def _toolchain_alias_impl(:"),
+    )
+    .unwrap();
+    let out = generate_ok(dir.path(), &["--no-flake"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: toolchains/alias.bzl:3:")
+            && stderr.contains("the file was not read (nothing the toolchains need is in it)"),
+        "{stderr}"
+    );
+    for file in ["toolchains/go/BUCK", "toolchains/python/BUCK"] {
+        assert_eq!(
+            read(&dir.path().join(file)),
+            golden("subpackages", file),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn a_loaded_file_that_does_not_parse_is_an_error_naming_it_when_its_content_is_needed() {
+    let dir = copy_fixture("si-latest");
+    let bzl = dir.path().join("prelude-si/toolchains/common.bzl");
+    std::fs::write(
+        &bzl,
+        read(&bzl).replace("def host_os_arch():", "def host_os_arch(:"),
+    )
+    .unwrap();
+    assert_refused(
+        dir.path(),
+        "prelude-si/toolchains/common.bzl:13:18: Starlark syntax error",
+    );
+    let out = run(dir.path(), &["scan"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        err.contains("(needed to derive the URLs `download_clang_distribution` downloads)"),
+        "{err}"
+    );
+}

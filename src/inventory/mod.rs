@@ -155,7 +155,7 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
             let call = &calls[t.call_index];
             if t.status == Status::Distribution && ctx.know.distributions.contains_key(call.rule) {
                 let mut d =
-                    distributions::describe(&ctx.sources, &ctx.know, buck, call, t.line, &calls);
+                    distributions::describe(&ctx.sources, &ctx.know, buck, call, t.line, &calls)?;
                 d.file = buck.path.clone();
                 distributions.push(d);
             } else if let Some((family, rule)) = ctx.know.toolchains.get(call.rule) {
@@ -166,7 +166,7 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
                     rule,
                     call,
                     t.line,
-                ));
+                )?);
             }
         }
         for tool in tools::required(buck, &file_targets, &ctx.know) {
@@ -177,13 +177,15 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
         targets.extend(file_targets);
     }
     targets::follow_aliases(&mut targets, &ctx.repo);
-    let warnings = unknown_download_rules(&targets, &ctx.sources);
+    let mut warnings = unknown_download_rules(&targets, &ctx.sources);
+    let (remote_references, unread) = remote_references(ctx);
+    warnings.extend(unread);
     Ok(Inventory {
         schema_version: 1,
         root: ctx.repo.root.clone(),
         toolchains_file: ctx.sources.buck.clone(),
         toolchains_files: ctx.sources.builds.clone(),
-        remote_references: remote_references(ctx)?,
+        remote_references,
         targets,
         distributions,
         required_tools,
@@ -224,25 +226,42 @@ pub fn looks_hermetic(rule: &str) -> bool {
         .any(|w| rule.contains(w))
 }
 
-/// References in every module read, plus the toolchains cell's other .bzl files.
-fn remote_references(ctx: &Context) -> Result<Vec<RemoteReference>, UserError> {
+/// References in every module read, plus the toolchains cell's other .bzl files; files that
+/// do not parse are named in warnings (nothing needs them, so they are no error).
+fn remote_references(ctx: &Context) -> (Vec<RemoteReference>, Vec<String>) {
     let mut seen: BTreeSet<&Path> = BTreeSet::new();
     let mut out = Vec::new();
+    let mut unread = Vec::new();
     for module in ctx.sources.modules.values() {
         seen.insert(&module.path);
         out.extend(references::in_module(module));
     }
-    for path in cell_starlark_files(&ctx.repo)? {
+    for (path, e) in &ctx.sources.unreadable {
+        seen.insert(path);
+        unread.push(not_needed(e));
+    }
+    for path in cell_starlark_files(&ctx.repo) {
         if !seen.contains(path.as_path()) {
-            out.extend(references::in_module(&Module::read(&ctx.repo.root, &path)?));
+            match Module::read(&ctx.repo.root, &path) {
+                Ok(module) => out.extend(references::in_module(&module)),
+                Err(e) => unread.push(not_needed(&e)),
+            }
         }
     }
     out.sort();
-    Ok(out)
+    (out, unread)
+}
+
+fn not_needed(e: &UserError) -> String {
+    let at = e.at.as_ref().map(|a| format!("{a}: ")).unwrap_or_default();
+    format!(
+        "{at}{}; the file was not read (nothing the toolchains need is in it)",
+        e.message
+    )
 }
 
 /// `.bzl` files of the toolchains cell, in every package (not loaded by a build file, still
 /// shipped).
-fn cell_starlark_files(repo: &Repo) -> Result<Vec<PathBuf>, UserError> {
-    Ok(repo.toolchains_starlark_files())
+fn cell_starlark_files(repo: &Repo) -> Vec<PathBuf> {
+    repo.toolchains_starlark_files()
 }

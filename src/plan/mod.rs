@@ -289,7 +289,7 @@ impl<'a> Planner<'a> {
         }
         self.remove_args(call, &removed);
         self.set_attrs(call, rule, schema, &target, line, &mut final_attrs);
-        self.keep_differing_defaults(call, rule, schema, &target, line, &mut final_attrs);
+        self.keep_differing_defaults(call, rule, schema, &target, line, &mut final_attrs)?;
         self.validate(call, schema, &target, &final_attrs)?;
         self.add_targets(call, rule, &target, line)
     }
@@ -305,9 +305,9 @@ impl<'a> Planner<'a> {
         target: &str,
         line: usize,
         final_attrs: &mut Vec<(String, Option<Span>)>,
-    ) {
-        let Some(hermetic) = schemas::for_call(self.ctx, self.module, call.rule) else {
-            return;
+    ) -> Result<(), UserError> {
+        let Some(hermetic) = schemas::for_call(self.ctx, self.module, call.rule)? else {
+            return Ok(());
         };
         for (attr, old) in &hermetic.attrs {
             let Some(new) = schema.attrs.get(attr) else {
@@ -340,6 +340,7 @@ impl<'a> Planner<'a> {
                 ),
             );
         }
+        Ok(())
     }
 
     /// Targets the hermetic macro declared besides itself (`remote_python_toolchain`'s
@@ -711,7 +712,7 @@ impl<'a> Planner<'a> {
                         format!("`{dist}` is deleted; `{tool}` comes from the devshell's PATH"),
                     );
                 } else if is_whole_value {
-                    let schema = schemas::for_call(self.ctx, self.module, call.rule).ok_or_else(|| {
+                    let schema = schemas::for_call(self.ctx, self.module, call.rule)?.ok_or_else(|| {
                         UserError::new(format!(
                             "`{name}` of `{target}` points at the deleted distribution `{dist}`, and the schema of `{}` was not found to tell whether it may be left out",
                             call.rule

@@ -16,7 +16,7 @@ pub struct Found {
 
 /// The schema of rule `name`: through BUCK's own load of it, else from `label`.
 pub fn for_rule(ctx: &Context, buck: &Module, name: &str, label: &str) -> Result<Found, UserError> {
-    if let Some(schema) = for_call(ctx, buck, name) {
+    if let Some(schema) = for_call(ctx, buck, name)? {
         return Ok(Found {
             schema,
             warning: None,
@@ -49,10 +49,13 @@ pub fn for_rule(ctx: &Context, buck: &Module, name: &str, label: &str) -> Result
     })
 }
 
-/// The schema of a rule the BUCK file already calls, following its load.
-pub fn for_call(ctx: &Context, buck: &Module, rule: &str) -> Option<RuleSchema> {
-    let (module, name) = ctx.sources.definition(&buck.path, rule)?;
-    rule_schema(module, &name)
+/// The schema of a rule the BUCK file already calls, following its load (a file on the way
+/// that does not parse is the error).
+pub fn for_call(ctx: &Context, buck: &Module, rule: &str) -> Result<Option<RuleSchema>, UserError> {
+    Ok(ctx
+        .sources
+        .find_definition(&buck.path, rule)?
+        .and_then(|(module, name)| rule_schema(module, &name)))
 }
 
 fn cell_exists(ctx: &Context, label: &str) -> bool {
