@@ -161,11 +161,20 @@ fn parse_into(
             col: 1,
         };
         if let Some(rest) = line.strip_prefix('[') {
-            let name = rest.strip_suffix(']').ok_or_else(|| {
-                UserError::new(format!("section header `{line}` has no closing `]`"))
-                    .at(at.clone())
-                    .hint("write section headers as `[name]` on their own line")
-            })?;
+            // `[name]`, maybe followed by a comment: Buck2's own prelude writes
+            // `[not_buildfile] # @oss-enable` to hide a section outside Meta.
+            let name = rest
+                .split_once(']')
+                .filter(|(_, after)| {
+                    let after = after.trim_start();
+                    after.is_empty() || after.starts_with('#') || after.starts_with(';')
+                })
+                .map(|(name, _)| name)
+                .ok_or_else(|| {
+                    UserError::new(format!("section header `{line}` has no closing `]`"))
+                        .at(at.clone())
+                        .hint("write section headers as `[name]` on their own line")
+                })?;
             let name = name.trim().to_owned();
             config.sections.entry(name.clone()).or_default();
             section = Some(name);
@@ -301,6 +310,14 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.at.unwrap().line, 3);
         assert!(err.message.contains("broken line"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_comment_after_a_section_header_is_allowed() {
+        let c = parse_ok("[buildfile]\n[not_buildfile] # @oss-enable\nname_v2 = TARGETS,BUCK\n");
+        assert_eq!(c.get("not_buildfile", "name_v2"), Some("TARGETS,BUCK"));
+        assert_eq!(c.get("buildfile", "name_v2"), None);
+        assert!(parse("[cells] x\n", Path::new(".buckconfig")).is_err());
     }
 
     #[test]
