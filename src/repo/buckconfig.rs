@@ -55,7 +55,8 @@ impl BuckConfig {
 }
 
 /// The files Buck2 reads for the project (or a cell) at `dir`, in its order, later keys
-/// winning: every file of `.buckconfig.d/` (sorted), `.buckconfig`, then `.buckconfig.local`,
+/// winning: every file of `.buckconfig.d/` (sorted), `.buckconfig`, then `.buckconfig.local`
+/// (buck2's `DEFAULT_PROJECT_CONFIG_SOURCES`, app/buck2_common/src/legacy_configs/path.rs),
 /// each with its `<file:…>` includes read in place. Paths are relative to `root`.
 pub fn load(root: &Path, dir: &Path) -> Result<BuckConfig, UserError> {
     let mut config = BuckConfig::default();

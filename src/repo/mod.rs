@@ -147,7 +147,18 @@ impl Repo {
             .map(|(name, _)| name.to_owned())
             .unwrap_or_else(|| "toolchains".to_owned());
         let names = self.buildfile_names_of(&cell);
-        let files = packages::build_files(self, &dir, &names);
+        let files = if dir.as_os_str().is_empty() {
+            // A toolchains cell that is the root cell would make every package of the repo a
+            // toolchains package: only its top build file is taken.
+            names
+                .iter()
+                .map(PathBuf::from)
+                .filter(|p| self.root.join(p).is_file())
+                .take(1)
+                .collect()
+        } else {
+            packages::build_files(self, &dir, &names)
+        };
         if files.is_empty() {
             return Err(UserError::new(format!(
                 "no toolchains build file: looked for {} in `{}` and its packages",
