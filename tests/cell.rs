@@ -89,6 +89,18 @@ fn scan_lists_every_build_file_and_follows_alias_chains() {
             .clone()
     };
     assert_eq!(target("toolchains/go/BUCK", "go")["status"], "hermetic");
+    // The graph: toolchain → distribution → the archives it unpacks.
+    assert_eq!(
+        target("toolchains/go/BUCK", "go")["deps"],
+        serde_json::json!(["toolchains//go:sdk"])
+    );
+    assert_eq!(
+        target("toolchains/go/BUCK", "sdk")["deps"],
+        serde_json::json!([
+            "toolchains//go:sdk-darwin-arm64",
+            "toolchains//go:sdk-linux-amd64"
+        ])
+    );
     assert_eq!(
         target("toolchains/python/BUCK", "python")["status"],
         "hermetic"

@@ -176,7 +176,7 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
         }
         targets.extend(file_targets);
     }
-    targets::follow_aliases(&mut targets, &ctx.repo);
+    targets::link(&mut targets, &ctx.repo);
     let mut warnings = unknown_download_rules(&targets, &ctx.sources);
     let (remote_references, unread) = remote_references(ctx);
     warnings.extend(unread);

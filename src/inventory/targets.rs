@@ -46,6 +46,10 @@ pub struct Target {
     /// following alias chains, as `toolchains//pkg:name`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resolves_to: Vec<String>,
+    /// The targets of the cell its attrs name (`:x`, `//pkg:x`, `$(location :x)/…`), as
+    /// `toolchains//pkg:name`: the edges of the cell's graph.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deps: Vec<String>,
     /// Index of the call among the build file's top-level calls.
     #[serde(skip)]
     pub call_index: usize,
@@ -182,6 +186,7 @@ fn classify_call(
         rule: call.rule.to_owned(),
         file: module.path.clone(),
         resolves_to: alias_actuals(call),
+        deps: written_labels(call),
         line: module.line(call.node.span.start),
         status: Status::Other,
         family: know.family_of(call.rule).map(str::to_owned),
@@ -238,6 +243,24 @@ fn alias_actuals(call: &Call) -> Vec<String> {
         .collect()
 }
 
+/// Every string of the call's attrs (but `name` and `visibility`) that is a target label,
+/// the label inside `$(location …)` included; resolved to the cell's targets in `link`.
+fn written_labels(call: &Call) -> Vec<String> {
+    call.args
+        .iter()
+        .filter(|a| !matches!(a.name.as_deref(), Some("name" | "visibility")))
+        .flat_map(|a| a.value.strings())
+        .filter_map(|s| s.as_str())
+        .map(|s| match s.find("$(location ") {
+            Some(i) => &s[i + "$(location ".len()..],
+            None => s,
+        })
+        .map(|s| &s[..s.find([')', ' ', '[']).unwrap_or(s.len())])
+        .filter(|s| s.starts_with(':') || (s.contains("//") && s.contains(':')))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// `cell//pkg:name` of a label written in `file`, when it names a target of the toolchains
 /// cell.
 pub fn toolchains_label(repo: &Repo, file: &Path, label: &str) -> Option<String> {
@@ -262,19 +285,41 @@ pub fn toolchains_label(repo: &Repo, file: &Path, label: &str) -> Option<String>
     Some(format!("toolchains//{package}:{name}"))
 }
 
-/// Resolve every `toolchain_alias`'s `actual` to the cell's targets, through chains of
-/// aliases, so the graph says which toolchain an alias really selects.
-pub fn follow_aliases(targets: &mut [Target], repo: &Repo) {
+/// Link the cell's targets into a graph: each target's `deps` resolved to the targets of
+/// the cell they name, and each `toolchain_alias` to what it finally selects, through chains
+/// of aliases.
+pub fn link(targets: &mut [Target], repo: &Repo) {
     let dir = repo.toolchains_dir();
-    let label_of = |t: &Target| {
-        let package = t
-            .file
-            .parent()
-            .and_then(|p| p.strip_prefix(&dir).ok())
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        format!("toolchains//{package}:{}", t.name)
-    };
+    let known: std::collections::BTreeSet<String> =
+        targets.iter().map(|t| label_in(&dir, t)).collect();
+    for t in targets.iter_mut() {
+        let mut deps: Vec<String> = t
+            .deps
+            .iter()
+            .filter_map(|l| toolchains_label(repo, &t.file, l))
+            .filter(|l| known.contains(l))
+            .collect();
+        deps.sort();
+        deps.dedup();
+        t.deps = deps;
+    }
+    follow_aliases(targets, repo);
+}
+
+/// `toolchains//pkg:name` of a target.
+fn label_in(dir: &Path, t: &Target) -> String {
+    let package = t
+        .file
+        .parent()
+        .and_then(|p| p.strip_prefix(dir).ok())
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("toolchains//{package}:{}", t.name)
+}
+
+fn follow_aliases(targets: &mut [Target], repo: &Repo) {
+    let dir = repo.toolchains_dir();
+    let label_of = |t: &Target| label_in(&dir, t);
     let by_label: std::collections::BTreeMap<String, (Vec<String>, PathBuf)> = targets
         .iter()
         .map(|t| (label_of(t), (t.resolves_to.clone(), t.file.clone())))
