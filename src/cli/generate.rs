@@ -164,7 +164,11 @@ fn print_text(o: &Outcome, args: &Args, wrote: bool, out: &mut impl Write) -> st
     let warnings = o.builds.iter().map(|p| p.warnings.len()).sum::<usize>();
     if changed.is_empty() {
         if warnings == 0 {
-            writeln!(out, "nothing to do: {} is already on system toolchains and the devshell provides what they call", o.builds[0].file.display())?;
+            let what = match o.builds.len() {
+                1 => o.builds[0].file.display().to_string(),
+                n => format!("the toolchains cell ({n} build files)"),
+            };
+            writeln!(out, "nothing to do: {what} is already on system toolchains and the devshell provides what they call")?;
         } else {
             writeln!(out, "nothing si-nixify knows how to change; {warnings} warning(s) above name what it left alone")?;
         }

@@ -56,7 +56,7 @@ impl Inventory {
         Inventory {
             schema_version: 1,
             root,
-            toolchains_files: vec![toolchains_file.clone()],
+            toolchains_files: Vec::new(),
             toolchains_file,
             targets: Vec::new(),
             distributions: Vec::new(),
