@@ -356,6 +356,36 @@ mod tests {
     }
 
     #[test]
+    fn toolchains_files_span_packages_but_not_nested_cells_or_ignored_dirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(
+            root.join(".buckconfig"),
+            "[cells]\nroot = .\ntoolchains = tc\nvendor = tc/vendor\n[project]\nignore = tc/tmp\n",
+        )
+        .unwrap();
+        for f in [
+            "tc/b/BUCK",
+            "tc/a/BUCK",
+            "tc/a/deep/BUCK",
+            "tc/vendor/BUCK",
+            "tc/tmp/BUCK",
+            "tc/buck-out/BUCK",
+        ] {
+            std::fs::create_dir_all(root.join(f).parent().unwrap()).unwrap();
+            std::fs::write(root.join(f), "").unwrap();
+        }
+        let repo = Repo::open(root.to_path_buf()).unwrap();
+        // No top-level build file: the first package in path order is the main one.
+        assert_eq!(
+            repo.toolchains_files().unwrap(),
+            ["tc/a/BUCK", "tc/a/deep/BUCK", "tc/b/BUCK"].map(PathBuf::from)
+        );
+        std::fs::write(root.join("tc/BUCK"), "").unwrap();
+        assert_eq!(repo.toolchains_file().unwrap(), PathBuf::from("tc/BUCK"));
+    }
+
+    #[test]
     fn alias_loop_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
