@@ -4,7 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
+
 use crate::error::UserError;
+use crate::flake::drift::Drift;
 use crate::flake::Flake;
 use crate::inventory::{self, Context, Inventory};
 use crate::repo::Repo;
@@ -36,13 +39,49 @@ impl Inputs {
     }
 
     /// The inventory, with the version drift between its pins and the flake's devshell.
-    pub fn inventory(&self) -> Result<Inventory, UserError> {
-        let mut inv = inventory::take(&self.ctx)?;
-        if let Some(flake) = &self.flake {
-            inv.version_drift =
-                crate::flake::drift::find(&self.ctx.repo.root, &inv, flake, &self.ctx.know);
+    pub fn inventory(&self) -> Result<Scan, UserError> {
+        let inventory = inventory::take(&self.ctx)?;
+        let version_drift = match &self.flake {
+            Some(flake) => {
+                crate::flake::drift::find(&self.ctx.repo.root, &inventory, flake, &self.ctx.know)
+            }
+            None => Vec::new(),
+        };
+        Ok(Scan {
+            inventory,
+            version_drift,
+        })
+    }
+}
+
+/// The `scan --json` document: what the cell holds, and where the devshell drifts from the
+/// versions it pinned. An inventory with one more key, so it reads as one.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scan {
+    #[serde(flatten)]
+    pub inventory: Inventory,
+    pub version_drift: Vec<Drift>,
+}
+
+impl From<Inventory> for Scan {
+    fn from(inventory: Inventory) -> Scan {
+        Scan {
+            inventory,
+            version_drift: Vec::new(),
         }
-        Ok(inv)
+    }
+}
+
+impl std::ops::Deref for Scan {
+    type Target = Inventory;
+    fn deref(&self) -> &Inventory {
+        &self.inventory
+    }
+}
+
+impl std::ops::DerefMut for Scan {
+    fn deref_mut(&mut self) -> &mut Inventory {
+        &mut self.inventory
     }
 }
 

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::error::UserError;
 use crate::flake::{self, generated, Addition};
-use crate::inputs::{FlakeChoice, Inputs};
+use crate::inputs::{FlakeChoice, Inputs, Scan};
 use crate::inventory::Inventory;
 use crate::plan::{self, Plan};
 use crate::repo::Repo;
@@ -224,12 +224,7 @@ fn print_text(o: &Outcome, args: &Args, wrote: bool, out: &mut impl Write) -> st
     Ok(())
 }
 
-fn print_json(
-    o: &Outcome,
-    inv: &Inventory,
-    wrote: bool,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
+fn print_json(o: &Outcome, inv: &Scan, wrote: bool, out: &mut impl Write) -> anyhow::Result<()> {
     let files: Vec<_> = o
         .changes
         .iter()

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::inputs::{FlakeChoice, Inputs};
+use crate::inputs::{FlakeChoice, Inputs, Scan};
 use crate::inventory::{self, all, Inventory};
 use crate::repo::Repo;
 
@@ -28,7 +28,7 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
     Ok(super::exit::OK)
 }
 
-fn emit(inv: &Inventory, args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
+fn emit(inv: &Scan, args: &Args, out: &mut impl Write) -> anyhow::Result<()> {
     if args.json {
         serde_json::to_writer_pretty(&mut *out, inv)?;
         writeln!(out)?;
@@ -54,7 +54,7 @@ fn run_all(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
                 file: "toolchains".to_owned(),
                 message: e.to_string(),
             });
-            Inventory::empty(repo.root.clone(), PathBuf::new())
+            Scan::from(Inventory::empty(repo.root.clone(), PathBuf::new()))
         }
     };
     inv.remote_references.clear();
@@ -124,7 +124,7 @@ fn indented(value: &serde_json::Value, by: usize) -> serde_json::Result<String> 
     Ok(pretty.replace('\n', &format!("\n{}", " ".repeat(by))))
 }
 
-fn print_table(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
+fn print_table(inv: &Scan, out: &mut impl Write) -> std::io::Result<()> {
     print_head(inv, out)?;
     writeln!(out, "\nRemote references:")?;
     for r in &inv.remote_references {
@@ -208,7 +208,7 @@ fn print_head(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
     Ok(())
 }
 
-fn print_tail(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
+fn print_tail(inv: &Scan, out: &mut impl Write) -> std::io::Result<()> {
     for e in &inv.external_cells {
         writeln!(
             out,

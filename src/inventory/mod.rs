@@ -23,7 +23,8 @@ pub use references::RemoteReference;
 pub use targets::{Status, Target};
 pub use tools::RequiredTool;
 
-/// The `scan --json` document (schema_version 1; see DESIGN.md).
+/// What the toolchains cell holds: with the flake's version drift (`inputs::Scan`), the
+/// `scan --json` document (schema_version 1; see DESIGN.md).
 #[derive(Debug, Clone, Serialize)]
 pub struct Inventory {
     pub schema_version: u32,
@@ -36,9 +37,6 @@ pub struct Inventory {
     pub distributions: Vec<Distribution>,
     pub remote_references: Vec<RemoteReference>,
     pub required_tools: Vec<RequiredTool>,
-    /// Pinned versions the devshell does not match: filled in by the caller that read the
-    /// flake (`inputs::Inputs::inventory`); inventory itself never looks at the flake.
-    pub version_drift: Vec<crate::flake::drift::Drift>,
     pub warnings: Vec<String>,
     /// `[external_cells]` and where their files were read from (rule schemas included).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -62,7 +60,6 @@ impl Inventory {
             distributions: Vec::new(),
             remote_references: Vec::new(),
             required_tools: Vec::new(),
-            version_drift: Vec::new(),
             warnings: Vec::new(),
             external_cells: Vec::new(),
             files_scanned: None,
@@ -189,7 +186,6 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
         targets,
         distributions,
         required_tools,
-        version_drift: Vec::new(),
         warnings,
         external_cells: external_cells(&ctx.repo),
         files_scanned: None,
