@@ -174,7 +174,8 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
         targets.extend(file_targets);
     }
     targets::link(&mut targets, &ctx.repo);
-    let mut warnings = unknown_download_rules(&targets, &ctx.sources);
+    let mut warnings = ctx.repo.warnings.clone();
+    warnings.extend(unknown_download_rules(&targets, &ctx.sources));
     let (remote_references, unread) = remote_references(ctx);
     warnings.extend(unread);
     Ok(Inventory {

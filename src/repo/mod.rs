@@ -28,6 +28,8 @@ pub struct Repo {
     pub cell_configs: BTreeMap<String, BuckConfig>,
     /// `[external_cells]`: cells buck2 provides itself rather than the repo.
     pub external: BTreeMap<String, external::ExternalCell>,
+    /// What was left unread, and why (said with the inventory's warnings).
+    pub warnings: Vec<String>,
 }
 
 impl Repo {
@@ -58,7 +60,12 @@ impl Repo {
         let config = buckconfig::load(&root, Path::new(""))?;
         let mut cells = read_cells(&config, Path::new(""));
         let aliases = read_aliases(&config)?;
-        let cell_configs = read_cell_configs(&root, &mut cells)?;
+        let toolchains = aliases
+            .get("toolchains")
+            .cloned()
+            .unwrap_or_else(|| "toolchains".to_owned());
+        let mut warnings = Vec::new();
+        let cell_configs = read_cell_configs(&root, &mut cells, &toolchains, &mut warnings)?;
         let external = external::resolve(&root, &config, &mut cells);
         Ok(Repo {
             root,
@@ -67,6 +74,7 @@ impl Repo {
             aliases,
             cell_configs,
             external,
+            warnings,
         })
     }
 
@@ -246,9 +254,14 @@ fn read_cells(config: &BuckConfig, base: &Path) -> BTreeMap<String, PathBuf> {
 
 /// The own `.buckconfig` of every non-root cell that has one. Cells it names that the root
 /// does not are added (their paths are relative to that cell).
+///
+/// Only the toolchains cell's own config must read: for another cell a config this parser
+/// rejects is a warning, not an error (its settings only matter to that cell's own files).
 fn read_cell_configs(
     root: &Path,
     cells: &mut BTreeMap<String, PathBuf>,
+    toolchains: &str,
+    warnings: &mut Vec<String>,
 ) -> Result<BTreeMap<String, BuckConfig>, UserError> {
     let mut out = BTreeMap::new();
     let nested: Vec<(String, PathBuf)> = cells
@@ -260,7 +273,18 @@ fn read_cell_configs(
         if !root.join(&dir).join(".buckconfig").is_file() {
             continue;
         }
-        let config = buckconfig::load(root, &dir)?;
+        let config = match buckconfig::load(root, &dir) {
+            Ok(config) => config,
+            Err(e) if name != toolchains => {
+                let at = e.at.as_ref().map(|a| format!("{a}: ")).unwrap_or_default();
+                warnings.push(format!(
+                    "{at}{}; cell `{name}`'s own settings were not read (the toolchains need none of them)",
+                    e.message
+                ));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         for (cell, path) in read_cells(&config, &dir) {
             cells.entry(cell).or_insert(path);
         }
@@ -383,6 +407,31 @@ mod tests {
         );
         std::fs::write(root.join("tc/BUCK"), "").unwrap();
         assert_eq!(repo.toolchains_file().unwrap(), PathBuf::from("tc/BUCK"));
+    }
+
+    #[test]
+    fn only_the_toolchains_cells_own_config_must_parse() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(
+            root.join(".buckconfig"),
+            "[cells]\nroot = .\nother = other\ntoolchains = tc\n",
+        )
+        .unwrap();
+        for d in ["other", "tc"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+            std::fs::write(root.join(d).join(".buckconfig"), "not a config\n").unwrap();
+        }
+        let err = Repo::open(root.to_path_buf()).unwrap_err();
+        assert_eq!(err.at.unwrap().file, Path::new("tc/.buckconfig"));
+        std::fs::write(root.join("tc/.buckconfig"), "[buildfile]\nname = TARGETS\n").unwrap();
+        let repo = Repo::open(root.to_path_buf()).unwrap();
+        assert!(
+            repo.warnings[0].starts_with("other/.buckconfig:1:1: expected `key = value`"),
+            "{:?}",
+            repo.warnings
+        );
+        assert_eq!(repo.buildfile_names_of("toolchains"), ["TARGETS"]);
     }
 
     #[test]
