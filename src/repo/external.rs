@@ -155,16 +155,33 @@ fn expand_with_buck2(name: &str) -> Option<(tempfile::TempDir, PathBuf)> {
         format!("[cells]\nroot = .\n{name} = {name}\n\n[external_cells]\n{name} = bundled\n");
     std::fs::write(dir.path().join(".buckconfig"), config).ok()?;
     std::fs::write(dir.path().join(".buckroot"), "").ok()?;
-    let run = |args: &[&str]| {
-        duct::cmd(&buck2, args)
+    let run = |args: &[&str]| -> Option<bool> {
+        let handle = duct::cmd(&buck2, args)
             .dir(dir.path())
             .stdin_null()
             .stdout_null()
             .stderr_null()
             .unchecked()
-            .run()
+            .start()
+            .ok()?;
+        // A buck2 that hangs (a daemon that never comes up) must not hang the tool: past the
+        // deadline it is stopped and the next source is used.
+        let deadline = std::time::Instant::now() + BUCK2_DEADLINE;
+        loop {
+            if let Some(out) = handle.try_wait().ok()? {
+                return Some(out.status.success());
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = handle.kill();
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     };
     let expanded = run(&["--isolation-dir", "si-nixify", "expand-external-cell", name]);
     let _ = run(&["--isolation-dir", "si-nixify", "kill"]);
-    (expanded.ok()?.status.success() && has_files(&dir.path().join(name))).then_some((dir, buck2))
+    (expanded? && has_files(&dir.path().join(name))).then_some((dir, buck2))
 }
+
+/// How long one buck2 command may take (a cold daemon start included).
+const BUCK2_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
