@@ -6,7 +6,8 @@ mod gen_tree;
 
 use std::path::{Path, PathBuf};
 
-use si_nixify::inventory::{all, rewrite, Context, FlakeChoice};
+use si_nixify::inventory::{all, Context};
+use si_nixify::plan::rewrite;
 use si_nixify::repo::Repo;
 
 fn main() {
@@ -22,7 +23,7 @@ fn repo(path: &Path) -> Repo {
 #[divan::bench]
 fn rewrite_si_latest() -> usize {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/si-latest");
-    let ctx = Context::load_with(repo(&root), &FlakeChoice::Skip).unwrap();
+    let ctx = Context::load(repo(&root)).unwrap();
     rewrite(&ctx).unwrap().new.len()
 }
 

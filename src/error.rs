@@ -40,7 +40,7 @@ impl fmt::Display for Location {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct UserError {
     pub message: String,
     pub at: Option<Location>,

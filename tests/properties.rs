@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
-use si_nixify::inventory::{rewrite, Context, FlakeChoice};
+use si_nixify::inventory::Context;
+use si_nixify::plan::rewrite;
 use si_nixify::read::Module;
 use si_nixify::repo::Repo;
 
@@ -107,7 +108,7 @@ fn buck_file() -> impl Strategy<Value = String> {
 fn context() -> Context {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/si-latest");
     let repo = Repo::open(root.canonicalize().unwrap()).unwrap();
-    Context::load_with(repo, &FlakeChoice::Skip).unwrap()
+    Context::load(repo).unwrap()
 }
 
 proptest! {

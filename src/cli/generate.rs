@@ -11,7 +11,8 @@ use super::style::{self, count, paint};
 use super::table::{section, Table};
 use crate::error::UserError;
 use crate::flake::{self, generated, Addition};
-use crate::inventory::{self, pins, Context, FlakeChoice, Inventory};
+use crate::inputs::{FlakeChoice, Inputs, Scan};
+use crate::inventory::pins;
 use crate::plan::{self, Plan};
 use crate::repo::Repo;
 use crate::write::{self, FileChange};
@@ -73,7 +74,8 @@ impl Args {
 
 /// Everything one run would change.
 struct Outcome {
-    buck: Plan,
+    /// One plan per build file of the toolchains cell, the main file first.
+    builds: Vec<Plan>,
     additions: Vec<Addition>,
     changes: Vec<FileChange>,
     notes: Vec<String>,
@@ -85,13 +87,13 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
         (None, true) => FlakeChoice::Skip,
         (None, false) => FlakeChoice::Default,
     };
-    let ctx = Context::load_with(repo, &choice)?;
-    let inv = inventory::take(&ctx)?;
-    let outcome = plan_all(&ctx, &inv, args)?;
+    let inputs = Inputs::read(repo, &choice)?;
+    let inv = inputs.inventory()?;
+    let outcome = plan_all(&inputs, &inv, args)?;
     let changed = outcome.changes.iter().any(|c| !c.is_noop());
     let writes = changed && args.writes();
     if writes {
-        write::commit(&ctx.repo.root, &outcome.changes)?;
+        write::commit(&inputs.ctx.repo.root, &outcome.changes)?;
     }
     match args.format() {
         Format::Json => print_json(&outcome, &inv, writes, out)?,
@@ -107,14 +109,31 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
 }
 
 impl Outcome {
+    /// The plan of a build file, if `path` is one.
+    fn plan_for(&self, path: &Path) -> Option<&Plan> {
+        self.builds.iter().find(|p| p.file == path)
+    }
+
+    /// Every build file's warnings, each once (a warning about a shared .bzl comes from
+    /// every file that loads it).
+    fn warnings(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for w in self.builds.iter().flat_map(|p| &p.warnings) {
+            if !out.contains(w) {
+                out.push(w.clone());
+            }
+        }
+        out
+    }
+
     /// Every finding with its place, for the CI formats.
-    fn report(&self, inv: &Inventory) -> Vec<report::Finding> {
-        let buck = self.buck.file.display().to_string();
+    fn report(&self, inv: &Scan) -> Vec<report::Finding> {
+        let main = self.builds[0].file.display().to_string();
         let mut out = Vec::new();
         for change in self.changes.iter().filter(|c| !c.is_noop()) {
             let path = change.path.display().to_string();
-            if change.path == self.buck.file {
-                for c in &self.buck.changes {
+            if let Some(plan) = self.plan_for(&change.path) {
+                for c in &plan.changes {
                     out.push(report::Finding::error(
                         "out-of-date",
                         &path,
@@ -160,8 +179,8 @@ impl Outcome {
                 format!("{}; {}", d.message, d.fix),
             ));
         }
-        for w in &self.buck.warnings {
-            out.push(report::Finding::from_warning(w, &buck));
+        for w in &self.warnings() {
+            out.push(report::Finding::from_warning(w, &main));
         }
         out
     }
@@ -231,24 +250,39 @@ fn absolute(root: &Path, file: &Path) -> PathBuf {
     }
 }
 
-fn plan_all(ctx: &Context, inv: &Inventory, args: &Args) -> Result<Outcome, UserError> {
-    let buck = plan::plan(ctx, inv)?;
-    let mut changes = vec![FileChange {
-        path: buck.file.clone(),
-        old: Some(buck.old.clone()),
-        new: buck.new.clone(),
-    }];
+fn plan_all(inputs: &Inputs, inv: &Scan, args: &Args) -> Result<Outcome, UserError> {
+    let ctx = &inputs.ctx;
+    let builds = plan::plan_all(ctx, inv)?;
+    let mut changes: Vec<FileChange> = builds
+        .iter()
+        .map(|p| FileChange {
+            path: p.file.clone(),
+            old: Some(p.old.clone()),
+            new: p.new.clone(),
+        })
+        .collect();
     // The pins go with the deleted distribution targets: keep them for scan and doctor.
     let current = pins::from_distributions(inv);
-    if !current.is_empty() && !buck.is_noop() {
+    if !current.is_empty() && builds.iter().any(|p| !p.is_noop()) {
         let path = PathBuf::from(pins::PINS_FILE);
         let old = std::fs::read_to_string(ctx.repo.root.join(&path)).ok();
         let new = pins::render(&inv.pins);
         changes.push(FileChange { path, old, new });
     }
     let mut additions = Vec::new();
-    let mut notes = Vec::new();
-    match &ctx.flake {
+    // Which copy of each external cell was read (its rule schemas included).
+    let mut notes: Vec<String> = inv
+        .external_cells
+        .iter()
+        .filter(|e| e.read_from.is_some())
+        .map(|e| {
+            format!(
+                "`{}` is an external cell ({}): read {}",
+                e.cell, e.origin, e.source
+            )
+        })
+        .collect();
+    match &inputs.flake {
         Some(f) => {
             let (tools, pin_edits) = if args.pin_versions {
                 if let Some((path, old, new)) =
@@ -298,13 +332,13 @@ fn plan_all(ctx: &Context, inv: &Inventory, args: &Args) -> Result<Outcome, User
         }
         None => {}
     }
-    if args.init_flake && ctx.flake.is_some() {
+    if args.init_flake && inputs.flake.is_some() {
         return Err(UserError::new("--init-flake: flake.nix exists already")
             .in_file(Path::new("flake.nix"))
             .hint("run without --init-flake: generate patches the existing flake"));
     }
     Ok(Outcome {
-        buck,
+        builds,
         additions,
         changes,
         notes,
@@ -315,7 +349,7 @@ fn plan_all(ctx: &Context, inv: &Inventory, args: &Args) -> Result<Outcome, User
 /// notes, drift and warnings, then one summary line.
 fn print_text(
     o: &Outcome,
-    inv: &Inventory,
+    inv: &Scan,
     args: &Args,
     wrote: bool,
     out: &mut impl Write,
@@ -332,15 +366,15 @@ fn print_text(
     for n in &o.notes {
         writeln!(out, "\n{} {n}", paint(style::HINT, "note:"))?;
     }
-    super::scan::print_notices(&inv.version_drift, &o.buck.warnings, out)?;
+    super::scan::print_notices(&inv.version_drift, &o.warnings(), out)?;
     writeln!(out, "\n{}", summary(o, &changed, args, wrote))
 }
 
 /// `Changes to <file>:` and one line per change, with its target, line and reason.
 fn print_file_changes(o: &Outcome, c: &FileChange, out: &mut impl Write) -> std::io::Result<()> {
     let mut rows = Table::new(2);
-    if c.path == o.buck.file {
-        for change in &o.buck.changes {
+    if let Some(plan) = o.plan_for(&c.path) {
+        for change in &plan.changes {
             // Load bookkeeping has no target; a load added to a file without one has no line.
             let place = if change.target.is_empty() && change.line == 0 {
                 "top of file".to_owned()
@@ -380,10 +414,15 @@ fn summary(o: &Outcome, changed: &[&FileChange], args: &Args, wrote: bool) -> St
         .join(", ");
     let files = count(changed.len(), "file", "files");
     if changed.is_empty() {
-        return if o.buck.warnings.is_empty() {
-            format!("nothing to do: {} is already on system toolchains and the devshell provides what they call", o.buck.file.display())
+        let warnings = o.warnings();
+        return if warnings.is_empty() {
+            let what = match o.builds.len() {
+                1 => o.builds[0].file.display().to_string(),
+                n => format!("the toolchains cell ({n} build files)"),
+            };
+            format!("nothing to do: {what} is already on system toolchains and the devshell provides what they call")
         } else {
-            let n = o.buck.warnings.len();
+            let n = warnings.len();
             format!(
                 "nothing si-nixify knows how to change; {} above {} what it left alone",
                 count(n, "warning", "warnings"),
@@ -405,12 +444,7 @@ fn summary(o: &Outcome, changed: &[&FileChange], args: &Args, wrote: bool) -> St
     }
 }
 
-fn print_json(
-    o: &Outcome,
-    inv: &Inventory,
-    wrote: bool,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
+fn print_json(o: &Outcome, inv: &Scan, wrote: bool, out: &mut impl Write) -> anyhow::Result<()> {
     let files: Vec<_> = o
         .changes
         .iter()
@@ -422,13 +456,29 @@ fn print_json(
         "changed": !files.is_empty(),
         "wrote": wrote,
         "files": files,
-        "changes": o.buck.changes,
+        "changes": changes_with_file(&o.builds),
         "devshell_additions": o.additions,
         "version_drift": inv.version_drift,
-        "warnings": o.buck.warnings,
+        "warnings": o.warnings(),
         "notes": o.notes,
     });
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)?;
     Ok(())
+}
+
+/// Every build file's changes, each saying which file it is in.
+fn changes_with_file(builds: &[Plan]) -> Vec<serde_json::Value> {
+    builds
+        .iter()
+        .flat_map(|p| {
+            p.changes.iter().map(move |c| {
+                let mut v = serde_json::to_value(c).unwrap_or_default();
+                if let Some(map) = v.as_object_mut() {
+                    map.insert("file".to_owned(), json!(p.file));
+                }
+                v
+            })
+        })
+        .collect()
 }

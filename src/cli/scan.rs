@@ -8,7 +8,8 @@ use super::progress::Progress;
 use super::style::{self, count, paint};
 use super::table::{section, Cell, Table};
 use crate::flake::drift::Drift;
-use crate::inventory::{self, all, Context, Inventory};
+use crate::inputs::{FlakeChoice, Inputs, Scan};
+use crate::inventory::{self, all, Inventory};
 use crate::repo::Repo;
 
 #[derive(Debug, clap::Args)]
@@ -26,8 +27,7 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
     if args.all {
         return run_all(repo, args, out);
     }
-    let ctx = Context::load(repo)?;
-    let inv = inventory::take(&ctx)?;
+    let inv = Inputs::read(repo, &FlakeChoice::Default)?.inventory()?;
     if args.json {
         // Warnings and drift are in the document; stderr stays quiet for scripts.
         serde_json::to_writer_pretty(&mut *out, &inv)?;
@@ -55,11 +55,12 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
 /// failures anywhere are listed, not fatal.
 fn run_all(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32> {
     let mut failures = Vec::new();
-    let mut inv = match Context::load(repo.clone()).and_then(|ctx| inventory::take(&ctx)) {
+    let read = Inputs::read(repo.clone(), &FlakeChoice::Default);
+    let mut inv = match read.and_then(|inputs| inputs.inventory()) {
         Ok(inv) => inv,
         Err(e) => {
             failures.push(all::ParseFailure::from_error(&e, "toolchains"));
-            Inventory::empty(repo.root.clone(), PathBuf::new())
+            Scan::from(Inventory::empty(repo.root.clone(), PathBuf::new()))
         }
     };
     inv.remote_references.clear();
@@ -184,10 +185,13 @@ fn print_head(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
             (Some(r), Some(d)) => format!("→ {r} (was built from :{d})"),
             (Some(r), None) => format!("→ {r}"),
             (None, Some(d)) => format!("references :{d}"),
+            (None, None) if !t.resolves_to.is_empty() => {
+                format!("alias of {}", t.resolves_to.join(", "))
+            }
             (None, None) => String::new(),
         };
         targets.row([
-            Cell::from(t.line.to_string()),
+            Cell::from(place(inv, &t.file, t.line)),
             Cell::styled(status_style(t.status), t.status.as_str()),
             Cell::from(t.name.as_str()),
             Cell::from(t.rule.as_str()),
@@ -199,7 +203,7 @@ fn print_head(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
     let mut artifacts = Table::new(2);
     for d in &inv.distributions {
         dists.row([
-            d.line.to_string(),
+            place(inv, &d.file, d.line),
             d.name.clone(),
             d.family.clone().unwrap_or_else(|| "?".into()),
             d.version.clone().unwrap_or_else(|| "?".into()),
@@ -226,7 +230,21 @@ fn print_head(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
     section(out, "Artifacts:", &artifacts)
 }
 
-fn print_tail(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
+/// A line of the main build file as itself; of another build file of the cell, `file:line`.
+fn place(inv: &Inventory, file: &std::path::Path, line: usize) -> String {
+    if file == inv.toolchains_file {
+        line.to_string()
+    } else {
+        format!("{}:{line}", file.display())
+    }
+}
+
+fn print_tail(inv: &Scan, out: &mut impl Write) -> std::io::Result<()> {
+    let mut cells = Table::new(2);
+    for e in &inv.external_cells {
+        cells.row([format!("`{}`", e.cell), e.origin.clone(), e.source.clone()]);
+    }
+    section(out, "External cells:", &cells)?;
     let mut tools = Table::new(2);
     for t in &inv.required_tools {
         tools.row([

@@ -1,7 +1,7 @@
-//! `scan --all`: every BUCK and .bzl file of the repo (honouring .gitignore and `[project]
-//! ignore`), parsed in parallel, each reduced to its remote references as soon as it is read
-//! so memory stays flat however large the repo. A file that fails to parse is reported and
-//! skipped.
+//! `scan --all`: every build file (by each cell's `[buildfile] name`) and .bzl file of the
+//! repo (honouring .gitignore and `[project] ignore`), parsed in parallel, each reduced to
+//! its remote references as soon as it is read so memory stays flat however large the repo.
+//! A file that fails to parse is reported and skipped.
 
 use std::path::{Path, PathBuf};
 
@@ -59,7 +59,7 @@ pub fn starlark_files(repo: &Repo) -> Result<impl Iterator<Item = PathBuf> + '_,
     let overrides = overrides.build().map_err(|e| {
         UserError::new(format!("bad `[project] ignore`: {e}")).in_file(Path::new(".buckconfig"))
     })?;
-    let names = repo.buildfile_names();
+    let names = repo.all_buildfile_names();
     let walk = WalkBuilder::new(&repo.root)
         .hidden(false)
         .git_ignore(true)
@@ -73,7 +73,18 @@ pub fn starlark_files(repo: &Repo) -> Result<impl Iterator<Item = PathBuf> + '_,
         .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
         .filter(move |e| {
             let name = e.file_name().to_string_lossy();
-            name.ends_with(".bzl") || names.iter().any(|n| *n == name)
+            if name.ends_with(".bzl") {
+                return true;
+            }
+            // A build file is read only when no name before it in the list exists beside it
+            // (`TARGETS.v2, TARGETS`: TARGETS is shadowed where TARGETS.v2 is).
+            match names.iter().position(|n| *n == name) {
+                Some(i) => {
+                    let dir = e.path().parent().unwrap_or(Path::new(""));
+                    !names[..i].iter().any(|earlier| dir.join(earlier).is_file())
+                }
+                None => false,
+            }
         })
         .map(|e| {
             e.path()

@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::targets::Call;
+use crate::error::UserError;
 use crate::know::Knowledge;
 use crate::read::eval::{download_rules, DownloadRule};
 use crate::read::{Expr, Module, Node, Sources, Stmt};
@@ -18,6 +19,8 @@ pub struct Distribution {
     pub rule: String,
     pub family: Option<String>,
     pub version: Option<String>,
+    /// The build file the target is declared in.
+    pub file: std::path::PathBuf,
     pub line: usize,
     pub artifacts: Vec<Artifact>,
     /// Why some or all URLs are null, for the human output.
@@ -38,13 +41,14 @@ pub struct Artifact {
 pub fn describe(
     sources: &Sources,
     know: &Knowledge,
+    buck: &Module,
     call: &Call,
     line: usize,
     calls: &[Call],
-) -> Distribution {
+) -> Result<Distribution, UserError> {
     let (family, rule) = &know.distributions[call.rule];
     if let Some(attr) = &rule.archives_attr {
-        return describe_fetched(know, call, line, attr, calls);
+        return Ok(describe_fetched(know, call, line, attr, calls));
     }
     let version = call
         .kwarg(&rule.version_attr)
@@ -55,6 +59,7 @@ pub fn describe(
         rule: call.rule.to_owned(),
         family: Some(family.clone()),
         version: version.clone(),
+        file: buck.path.clone(),
         line,
         artifacts: Vec::new(),
         url_note: None,
@@ -64,19 +69,23 @@ pub fn describe(
             "`{}` is not a string literal, so the version is unknown",
             rule.version_attr
         ));
-        return dist;
+        return Ok(dist);
     };
-    let Some((module, binding)) = sources.definition(&sources.buck, call.rule) else {
+    let Some((module, binding)) = sources.find_definition(&buck.path, call.rule)? else {
         dist.url_note = Some(format!("the definition of `{}` was not found", call.rule));
-        return dist;
+        return Ok(dist);
     };
+    sources.require_closure(
+        &module.path,
+        &format!("derive the URLs `{}` downloads", call.rule),
+    )?;
     let family_value = factory_family(module, &binding).unwrap_or_else(|| family.clone());
     let Some(table) = checksum_table(sources, module, &binding, &version) else {
         dist.url_note = Some(format!(
             "no checksum table with version `{version}` in {}",
             module.path.display()
         ));
-        return dist;
+        return Ok(dist);
     };
     let downloader = reachable_download_rule(sources, &module.path);
     let mut notes = BTreeSet::new();
@@ -129,7 +138,7 @@ pub fn describe(
     if !notes.is_empty() {
         dist.url_note = Some(notes.into_iter().collect::<Vec<_>>().join("; "));
     }
-    dist
+    Ok(dist)
 }
 
 /// `download_x = factory(family = "x", …)` → "x".
@@ -349,6 +358,7 @@ fn describe_fetched(
             .kwarg(&rule.version_attr)
             .and_then(|a| a.value.as_str())
             .map(str::to_owned),
+        file: std::path::PathBuf::new(),
         line,
         artifacts,
         url_note: None,
@@ -359,15 +369,28 @@ fn describe_fetched(
 /// its release-table attr (a literal, or a name loaded from a .json file).
 pub fn describe_macro(
     sources: &Sources,
+    buck: &Module,
     family: &str,
     rule: &crate::know::ToolchainRule,
     call: &Call,
     line: usize,
-) -> Option<Distribution> {
-    let attr = rule.archives_attr.as_deref()?;
-    let value = call.kwarg(attr)?;
+) -> Result<Option<Distribution>, UserError> {
+    let Some(value) = rule.archives_attr.as_deref().and_then(|a| call.kwarg(a)) else {
+        return Ok(None);
+    };
     let table = match &value.value.expr {
-        Expr::Ident(name) => sources.value_of(&sources.buck, name)?,
+        Expr::Ident(name) => {
+            // A table loaded from a file that does not parse: that file is needed here.
+            if let Some((label, _)) = buck.loaded_symbol(name) {
+                if let Some(target) = sources.load_target(&buck.path, label) {
+                    sources.require(target, &format!("read the archives of `{}`", call.rule))?;
+                }
+            }
+            match sources.value_of(&buck.path, name) {
+                Some(table) => table,
+                None => return Ok(None),
+            }
+        }
         _ => &value.value,
     };
     let artifacts: Vec<Artifact> = leaves(table, &default_keys("sha256"), &default_keys("url"))
@@ -391,15 +414,16 @@ pub fn describe_macro(
                 Some(rest[..rest.find(['+', '-', '/']).unwrap_or(rest.len())].to_owned())
             })
     });
-    Some(Distribution {
+    Ok(Some(Distribution {
         name: call.name().unwrap_or_default().to_owned(),
         rule: call.rule.to_owned(),
         family: Some(family.to_owned()),
         version,
+        file: buck.path.clone(),
         line,
         artifacts,
         url_note: None,
-    })
+    }))
 }
 
 fn default_keys(key: &str) -> Vec<String> {

@@ -1,6 +1,7 @@
-//! What is there: every target of toolchains/BUCK classified, every distribution with its
-//! artifacts, every remote reference, and the tools the toolchains will call. `scan` prints
-//! this; `plan` builds on it.
+//! What is there: every target of the toolchains cell's build files classified, every
+//! distribution with its artifacts, every remote reference, and the tools the toolchains
+//! will call. `scan` prints this; `plan` builds on it. Nothing here looks at the flake or
+//! plans anything: data flows on from here, never back.
 
 pub mod all;
 pub mod distributions;
@@ -15,8 +16,6 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::UserError;
-use crate::flake::drift::Drift;
-use crate::flake::Flake;
 use crate::know::Knowledge;
 use crate::read::{Module, Sources};
 use crate::repo::Repo;
@@ -25,21 +24,26 @@ pub use references::RemoteReference;
 pub use targets::{Status, Target};
 pub use tools::RequiredTool;
 
-/// The `scan --json` document (schema_version 1; see DESIGN.md).
+/// What the toolchains cell holds: with the flake's version drift (`inputs::Scan`), the
+/// `scan --json` document (schema_version 1; see DESIGN.md).
 #[derive(Debug, Clone, Serialize)]
 pub struct Inventory {
     pub schema_version: u32,
     pub root: PathBuf,
+    /// The main (top package's) build file of the toolchains cell.
     pub toolchains_file: PathBuf,
+    /// Every build file of the toolchains cell, `toolchains_file` first.
+    pub toolchains_files: Vec<PathBuf>,
     pub targets: Vec<Target>,
     pub distributions: Vec<Distribution>,
     pub remote_references: Vec<RemoteReference>,
     pub required_tools: Vec<RequiredTool>,
     /// The versions the download toolchains pin (or pinned, per `.si-nixify/pins.json`).
     pub pins: Vec<pins::Pin>,
-    /// Pinned versions the devshell does not match (empty without a flake).
-    pub version_drift: Vec<Drift>,
     pub warnings: Vec<String>,
+    /// `[external_cells]` and where their files were read from (rule schemas included).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub external_cells: Vec<ExternalCellUse>,
     /// `scan --all`: how many BUCK/.bzl files were read, and those that failed to parse.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub files_scanned: Option<usize>,
@@ -53,165 +57,180 @@ impl Inventory {
         Inventory {
             schema_version: 1,
             root,
+            toolchains_files: Vec::new(),
             toolchains_file,
             targets: Vec::new(),
             distributions: Vec::new(),
             remote_references: Vec::new(),
             required_tools: Vec::new(),
             pins: Vec::new(),
-            version_drift: Vec::new(),
             warnings: Vec::new(),
+            external_cells: Vec::new(),
             files_scanned: None,
             parse_failures: None,
         }
     }
+
+    /// The targets of one build file, in file order.
+    pub fn targets_in<'a>(&'a self, file: &'a Path) -> impl Iterator<Item = &'a Target> + 'a {
+        self.targets.iter().filter(move |t| t.file == file)
+    }
 }
 
-/// Which Nix file holds the devshell.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum FlakeChoice {
-    /// `flake.nix` at the root, if there is one.
-    #[default]
-    Default,
-    /// `--flake FILE`, root-relative or absolute inside the root.
-    File(PathBuf),
-    /// `--no-flake`.
-    Skip,
+/// An external cell, and which copy of it was read.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExternalCellUse {
+    pub cell: String,
+    /// `bundled` or `git <origin> @ <commit>`.
+    pub origin: String,
+    /// The directory read, or null when no copy was found.
+    pub read_from: Option<PathBuf>,
+    /// In words: which copy, or why none.
+    pub source: String,
 }
 
-/// Everything read for one run, kept together so `plan` need not read again.
+fn external_cells(repo: &Repo) -> Vec<ExternalCellUse> {
+    repo.external
+        .iter()
+        .map(|(cell, e)| ExternalCellUse {
+            cell: cell.clone(),
+            origin: e.origin_text(),
+            read_from: e.read_from.clone(),
+            source: if e.read_from.is_some() {
+                e.source.clone()
+            } else {
+                format!(
+                    "no copy found (looked in {}); rule schemas from si-nixify's built-in copies",
+                    e.looked_in(cell)
+                )
+            },
+        })
+        .collect()
+}
+
+/// The toolchains cell as read: the repo, its knowledge base and its parsed files.
 pub struct Context {
     pub repo: Repo,
     pub know: Knowledge,
     pub sources: Sources,
-    pub flake: Option<Flake>,
 }
 
 impl Context {
+    /// Read every build file of the toolchains cell and everything they load: a syntax
+    /// error in any of them stops the run before a single byte is written.
     pub fn load(repo: Repo) -> Result<Context, UserError> {
-        Context::load_with(repo, &FlakeChoice::Default)
-    }
-
-    /// Read everything a run needs, the flake included, before anything is planned: a syntax
-    /// error in any file stops the run before a single byte is written.
-    pub fn load_with(repo: Repo, flake: &FlakeChoice) -> Result<Context, UserError> {
         let know = Knowledge::load(&repo.root)?;
-        let buck = repo.toolchains_file()?;
-        let sources = Sources::read(&repo, &buck)?;
-        let flake = match flake {
-            FlakeChoice::Skip => None,
-            FlakeChoice::Default => {
-                let path = Path::new("flake.nix");
-                repo.root
-                    .join(path)
-                    .is_file()
-                    .then(|| Flake::read(&repo.root, path))
-                    .transpose()?
-            }
-            FlakeChoice::File(path) => {
-                let rel = path.strip_prefix(&repo.root).unwrap_or(path).to_path_buf();
-                Some(Flake::read(&repo.root, &rel)?)
-            }
-        };
+        let builds = repo.toolchains_files()?;
+        let sources = Sources::read(&repo, &builds)?;
         Ok(Context {
             repo,
             know,
             sources,
-            flake,
         })
     }
 
+    /// The main build file.
     pub fn buck(&self) -> &Module {
         self.sources.buck_module()
     }
 
-    /// This context with toolchains/BUCK's text replaced and no flake (for fuzzing and
-    /// property tests: many BUCK texts against one repo, nothing on disk changes).
+    /// This context with the main build file's text replaced (for fuzzing and property
+    /// tests: many BUCK texts against one repo, nothing on disk changes).
     pub fn with_buck_text(&self, text: String) -> Result<Context, UserError> {
         Ok(Context {
             repo: self.repo.clone(),
             know: self.know.clone(),
             sources: self.sources.with_buck_text(&self.repo, text)?,
-            flake: None,
         })
     }
 }
 
-/// Inventory and plan in one: the rewrite `generate` would write for toolchains/BUCK.
-pub fn rewrite(ctx: &Context) -> Result<crate::plan::Plan, UserError> {
-    let inv = take(ctx)?;
-    crate::plan::plan(ctx, &inv)
-}
-
 pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
-    let buck = ctx.buck();
-    let targets = targets::classify(buck, &ctx.know);
-    let calls = targets::calls(buck);
+    let mut targets = Vec::new();
     let mut distributions: Vec<Distribution> = Vec::new();
-    for t in &targets {
-        let call = &calls[t.call_index];
-        if t.status == Status::Distribution && ctx.know.distributions.contains_key(call.rule) {
-            distributions.push(distributions::describe(
-                &ctx.sources,
-                &ctx.know,
-                call,
-                t.line,
-                &calls,
-            ));
-        } else if let Some((family, rule)) = ctx.know.toolchains.get(call.rule) {
-            distributions.extend(distributions::describe_macro(
-                &ctx.sources,
-                family,
-                rule,
-                call,
-                t.line,
-            ));
+    let mut required_tools: Vec<RequiredTool> = Vec::new();
+    for buck in ctx.sources.build_modules() {
+        let file_targets = targets::classify(buck, &ctx.know);
+        let calls = targets::calls(buck);
+        for t in &file_targets {
+            let call = &calls[t.call_index];
+            if t.status == Status::Distribution && ctx.know.distributions.contains_key(call.rule) {
+                let mut d =
+                    distributions::describe(&ctx.sources, &ctx.know, buck, call, t.line, &calls)?;
+                d.file = buck.path.clone();
+                distributions.push(d);
+            } else if let Some((family, rule)) = ctx.know.toolchains.get(call.rule) {
+                distributions.extend(distributions::describe_macro(
+                    &ctx.sources,
+                    buck,
+                    family,
+                    rule,
+                    call,
+                    t.line,
+                )?);
+            }
         }
+        for tool in tools::required(buck, &file_targets, &ctx.know) {
+            if !required_tools.contains(&tool) {
+                required_tools.push(tool);
+            }
+        }
+        targets.extend(file_targets);
     }
-    let mut required_tools = tools::required(buck, &targets, &ctx.know);
-    let family_pins = pins::from_distributions_of(&targets, &distributions, &ctx.sources.buck);
-    let path_tools = tools::path_tools(&ctx.sources, buck, &targets, &distributions, &ctx.know);
-    let tool_pins = tools::add_path_tools(
-        &mut required_tools,
-        path_tools,
-        &family_pins,
-        &ctx.sources.buck,
-    );
-    let warnings = unknown_download_rules(&ctx.sources.buck, &targets);
-    let mut inv = Inventory {
+    targets::link(&mut targets, &ctx.repo);
+    let family_pins = pins::from_distributions_of(&targets, &distributions);
+    let mut tool_pins = Vec::new();
+    for buck in ctx.sources.build_modules() {
+        let file_targets: Vec<Target> = targets
+            .iter()
+            .filter(|t| t.file == buck.path)
+            .cloned()
+            .collect();
+        let path_tools =
+            tools::path_tools(&ctx.sources, buck, &file_targets, &distributions, &ctx.know);
+        tool_pins.extend(tools::add_path_tools(
+            &mut required_tools,
+            path_tools,
+            &family_pins,
+            &buck.path,
+        ));
+    }
+    let mut current = family_pins;
+    current.extend(tool_pins);
+    let pins = pins::merge(current, pins::recorded(&ctx.repo.root)?);
+    let mut warnings = ctx.repo.warnings.clone();
+    warnings.extend(unknown_download_rules(&targets));
+    let (remote_references, unread) = remote_references(ctx);
+    warnings.extend(unread);
+    Ok(Inventory {
         schema_version: 1,
         root: ctx.repo.root.clone(),
         toolchains_file: ctx.sources.buck.clone(),
-        remote_references: remote_references(ctx)?,
+        toolchains_files: ctx.sources.builds.clone(),
+        remote_references,
         targets,
         distributions,
         required_tools,
-        pins: Vec::new(),
-        version_drift: Vec::new(),
+        pins,
         warnings,
+        external_cells: external_cells(&ctx.repo),
         files_scanned: None,
         parse_failures: None,
-    };
-    let mut current = family_pins;
-    current.extend(tool_pins);
-    inv.pins = pins::merge(current, pins::recorded(&ctx.repo.root)?);
-    if let Some(flake) = &ctx.flake {
-        inv.version_drift = crate::flake::drift::find(&ctx.repo.root, &inv, flake, &ctx.know);
-    }
-    Ok(inv)
+    })
 }
 
 /// Rules that look like they download but the knowledge base does not know: left alone,
 /// and named so the user can teach the tool about them.
-fn unknown_download_rules(file: &Path, targets: &[Target]) -> Vec<String> {
+fn unknown_download_rules(targets: &[Target]) -> Vec<String> {
     targets
         .iter()
         .filter(|t| t.status == Status::Other)
         .filter(|t| looks_hermetic(&t.rule))
         .map(|t| {
+            let place = format!("{}:{}", t.file.display(), t.line);
             format!(
-                "{}:{}: `{}` looks like a download toolchain but the knowledge base does not know rule `{}`; it is left unchanged (teach it in .si-nixify/*.json)",
-                file.display(), t.line, t.name, t.rule
+                "{place}: `{}` looks like a download toolchain but the knowledge base does not know rule `{}`; it is left unchanged (teach it in .si-nixify/*.json)",
+                t.name, t.rule
             )
         })
         .collect()
@@ -224,33 +243,42 @@ pub fn looks_hermetic(rule: &str) -> bool {
         .any(|w| rule.contains(w))
 }
 
-/// References in every module read, plus the toolchains cell's other .bzl files.
-fn remote_references(ctx: &Context) -> Result<Vec<RemoteReference>, UserError> {
+/// References in every module read, plus the toolchains cell's other .bzl files; files that
+/// do not parse are named in warnings (nothing needs them, so they are no error).
+fn remote_references(ctx: &Context) -> (Vec<RemoteReference>, Vec<String>) {
     let mut seen: BTreeSet<&Path> = BTreeSet::new();
     let mut out = Vec::new();
+    let mut unread = Vec::new();
     for module in ctx.sources.modules.values() {
         seen.insert(&module.path);
         out.extend(references::in_module(module));
     }
-    for path in cell_starlark_files(&ctx.repo)? {
+    for (path, e) in &ctx.sources.unreadable {
+        seen.insert(path);
+        unread.push(not_needed(e));
+    }
+    for path in cell_starlark_files(&ctx.repo) {
         if !seen.contains(path.as_path()) {
-            out.extend(references::in_module(&Module::read(&ctx.repo.root, &path)?));
+            match Module::read(&ctx.repo.root, &path) {
+                Ok(module) => out.extend(references::in_module(&module)),
+                Err(e) => unread.push(not_needed(&e)),
+            }
         }
     }
     out.sort();
-    Ok(out)
+    (out, unread)
 }
 
-/// `.bzl` files directly in the toolchains cell directory (not loaded by BUCK, still shipped).
-fn cell_starlark_files(repo: &Repo) -> Result<Vec<PathBuf>, UserError> {
-    let dir = repo.toolchains_dir();
-    let entries = std::fs::read_dir(repo.root.join(&dir))
-        .map_err(|e| UserError::new(format!("cannot list `{}`: {e}", dir.display())))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| dir.join(e.file_name()))
-        .filter(|p| p.extension().is_some_and(|x| x == "bzl"))
-        .collect();
-    files.sort();
-    Ok(files)
+fn not_needed(e: &UserError) -> String {
+    let at = e.at.as_ref().map(|a| format!("{a}: ")).unwrap_or_default();
+    format!(
+        "{at}{}; the file was not read (nothing the toolchains need is in it)",
+        e.message
+    )
+}
+
+/// `.bzl` files of the toolchains cell, in every package (not loaded by a build file, still
+/// shipped).
+fn cell_starlark_files(repo: &Repo) -> Vec<PathBuf> {
+    repo.toolchains_starlark_files()
 }

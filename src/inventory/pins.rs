@@ -51,14 +51,10 @@ const COMMENT: &str = "Written by `si-nixify generate`: the versions the deleted
 
 /// Each family's pin from the distributions its hermetic toolchains use (first one wins).
 pub fn from_distributions(inv: &Inventory) -> Vec<Pin> {
-    from_distributions_of(&inv.targets, &inv.distributions, &inv.toolchains_file)
+    from_distributions_of(&inv.targets, &inv.distributions)
 }
 
-pub fn from_distributions_of(
-    targets: &[Target],
-    distributions: &[Distribution],
-    toolchains_file: &Path,
-) -> Vec<Pin> {
+pub fn from_distributions_of(targets: &[Target], distributions: &[Distribution]) -> Vec<Pin> {
     let mut out: Vec<Pin> = Vec::new();
     for t in targets.iter().filter(|t| t.status == Status::Hermetic) {
         let Some(dist) = distributions
@@ -72,7 +68,7 @@ pub fn from_distributions_of(
                 out.push(Pin {
                     family: family.clone(),
                     version: version.clone(),
-                    file: toolchains_file.display().to_string(),
+                    file: dist.file.display().to_string(),
                     line: dist.line,
                     distribution: dist.name.clone(),
                     recorded: false,

@@ -1,10 +1,13 @@
 //! What each target in toolchains/BUCK is: a download, a hermetic toolchain built from one, a
 //! system toolchain, a custom rule still pointing at a download, or something else.
 
+use std::path::{Path, PathBuf};
+
 use serde::Serialize;
 
 use crate::know::Knowledge;
 use crate::read::{Arg, Module, Node, Span};
+use crate::repo::Repo;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -32,12 +35,22 @@ impl Status {
 pub struct Target {
     pub name: String,
     pub rule: String,
+    /// The build file it is declared in.
+    pub file: PathBuf,
     pub line: usize,
     pub status: Status,
     pub family: Option<String>,
     pub replacement: Option<String>,
     pub distribution: Option<String>,
-    /// Index of the call among the BUCK file's top-level calls.
+    /// For a `toolchain_alias`: the targets its `actual` (through any `select`) leads to,
+    /// following alias chains, as `toolchains//pkg:name`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resolves_to: Vec<String>,
+    /// The targets of the cell its attrs name (`:x`, `//pkg:x`, `$(location :x)/…`), as
+    /// `toolchains//pkg:name`: the edges of the cell's graph.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deps: Vec<String>,
+    /// Index of the call among the build file's top-level calls.
     #[serde(skip)]
     pub call_index: usize,
     #[serde(skip)]
@@ -171,6 +184,9 @@ fn classify_call(
     let mut target = Target {
         name: call.name().unwrap_or_default().to_owned(),
         rule: call.rule.to_owned(),
+        file: module.path.clone(),
+        resolves_to: alias_actuals(call),
+        deps: written_labels(call),
         line: module.line(call.node.span.start),
         status: Status::Other,
         family: know.family_of(call.rule).map(str::to_owned),
@@ -208,6 +224,131 @@ pub fn distribution_reference<'a>(call: &Call, dist_names: &[&'a str]) -> Option
         .flat_map(|a| a.value.strings())
         .filter_map(|s| s.as_str().and_then(referenced_target))
         .find_map(|r| dist_names.iter().copied().find(|d| belongs_to(r, d)))
+}
+
+/// The labels a `toolchain_alias`'s `actual` names (every branch of a `select`), as written.
+fn alias_actuals(call: &Call) -> Vec<String> {
+    if call.rule != "toolchain_alias" {
+        return Vec::new();
+    }
+    call.kwarg("actual")
+        .map(|a| a.value.strings())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|s| s.as_str())
+        // `select` keys are config settings, not targets: only values are kept, and values
+        // are labels (`:x`, `//p:x`, `cell//p:x`).
+        .filter(|s| s.contains(':') && !s.contains("//os:") && !s.contains("//cpu:"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every string of the call's attrs (but `name` and `visibility`) that is a target label,
+/// the label inside `$(location …)` included; resolved to the cell's targets in `link`.
+fn written_labels(call: &Call) -> Vec<String> {
+    call.args
+        .iter()
+        .filter(|a| !matches!(a.name.as_deref(), Some("name" | "visibility")))
+        .flat_map(|a| a.value.strings())
+        .filter_map(|s| s.as_str())
+        .map(|s| match s.find("$(location ") {
+            Some(i) => &s[i + "$(location ".len()..],
+            None => s,
+        })
+        .map(|s| &s[..s.find([')', ' ', '[']).unwrap_or(s.len())])
+        .filter(|s| s.starts_with(':') || (s.contains("//") && s.contains(':')))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `cell//pkg:name` of a label written in `file`, when it names a target of the toolchains
+/// cell.
+pub fn toolchains_label(repo: &Repo, file: &Path, label: &str) -> Option<String> {
+    let dir = repo.toolchains_dir();
+    let package_of_file = file.parent()?.strip_prefix(&dir).ok()?;
+    let (cell, rest) = match label.split_once("//") {
+        Some((cell, rest)) => (Some(cell.trim_start_matches('@')), rest),
+        None => (None, label),
+    };
+    let (package, name) = rest.split_once(':')?;
+    let in_cell = match cell {
+        None | Some("") => true,
+        Some(c) => repo.cell_dir(c) == Some(dir.as_path()),
+    };
+    if !in_cell {
+        return None;
+    }
+    let package = match (cell, label.starts_with(':')) {
+        (None, true) => package_of_file.to_string_lossy().into_owned(),
+        _ => package.to_owned(),
+    };
+    Some(format!("toolchains//{package}:{name}"))
+}
+
+/// Link the cell's targets into a graph: each target's `deps` resolved to the targets of
+/// the cell they name, and each `toolchain_alias` to what it finally selects, through chains
+/// of aliases.
+pub fn link(targets: &mut [Target], repo: &Repo) {
+    let dir = repo.toolchains_dir();
+    let known: std::collections::BTreeSet<String> =
+        targets.iter().map(|t| label_in(&dir, t)).collect();
+    for t in targets.iter_mut() {
+        let mut deps: Vec<String> = t
+            .deps
+            .iter()
+            .filter_map(|l| toolchains_label(repo, &t.file, l))
+            .filter(|l| known.contains(l))
+            .collect();
+        deps.sort();
+        deps.dedup();
+        t.deps = deps;
+    }
+    follow_aliases(targets, repo);
+}
+
+/// `toolchains//pkg:name` of a target.
+fn label_in(dir: &Path, t: &Target) -> String {
+    let package = t
+        .file
+        .parent()
+        .and_then(|p| p.strip_prefix(dir).ok())
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("toolchains//{package}:{}", t.name)
+}
+
+fn follow_aliases(targets: &mut [Target], repo: &Repo) {
+    let dir = repo.toolchains_dir();
+    let label_of = |t: &Target| label_in(&dir, t);
+    let by_label: std::collections::BTreeMap<String, (Vec<String>, PathBuf)> = targets
+        .iter()
+        .map(|t| (label_of(t), (t.resolves_to.clone(), t.file.clone())))
+        .collect();
+    for t in targets.iter_mut().filter(|t| !t.resolves_to.is_empty()) {
+        let mut out: Vec<String> = Vec::new();
+        let mut queue: Vec<(String, PathBuf)> = t
+            .resolves_to
+            .iter()
+            .map(|l| (l.clone(), t.file.clone()))
+            .collect();
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some((label, from)) = queue.pop() {
+            let Some(full) = toolchains_label(repo, &from, &label) else {
+                continue;
+            };
+            if !seen.insert(full.clone()) {
+                continue;
+            }
+            match by_label.get(&full) {
+                Some((next, file)) if !next.is_empty() => {
+                    queue.extend(next.iter().map(|l| (l.clone(), file.clone())))
+                }
+                _ => out.push(full),
+            }
+        }
+        out.sort();
+        t.resolves_to = out;
+    }
 }
 
 #[cfg(test)]

@@ -101,6 +101,14 @@ pub fn statement_region(text: &str, span: Span) -> Span {
     Span { start, end }
 }
 
+/// The whole lines `span` covers, their newline included.
+pub fn line_region(text: &str, span: Span) -> Span {
+    Span {
+        start: line_start(text, span.start),
+        end: line_end(text, span.end),
+    }
+}
+
 /// The range to delete for one call argument or list element: the item, its trailing comma,
 /// and, when it sits alone on its line(s), those whole lines.
 pub fn item_region(text: &str, span: Span) -> Span {

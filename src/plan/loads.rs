@@ -9,7 +9,7 @@ use super::Change;
 use crate::error::UserError;
 use crate::inventory::Context;
 use crate::read::{Expr, Load, Module, Stmt};
-use crate::repo::resolve_load;
+use crate::repo::{resolve_load, Label};
 
 /// Every name used outside load statements.
 pub fn used_names(path: &Path, text: &str) -> Result<BTreeSet<String>, UserError> {
@@ -42,18 +42,27 @@ pub fn plan(
     let used_before = names_in(module);
     let mut edits = Vec::new();
     let mut deleted_loads = BTreeSet::new();
-    for (index, load) in module.loads().enumerate() {
-        let remove: Vec<bool> = load
-            .symbols
-            .iter()
-            .map(|s| {
-                // Unused now: either it was used before, or it names a download rule the
-                // knowledge base knows (loaded but never called is still dead weight).
-                let known_download = ctx.know.distributions.contains_key(&s.their)
-                    || ctx.know.toolchains.contains_key(&s.their);
-                !used_after.contains(&s.local) && (used_before.contains(&s.local) || known_download)
-            })
-            .collect();
+    let removals: Vec<Vec<bool>> = module
+        .loads()
+        .map(|load| {
+            load.symbols
+                .iter()
+                .map(|s| {
+                    // Unused now: either it was used before, or it names a download rule the
+                    // knowledge base knows (loaded but never called is still dead weight).
+                    let known_download = ctx.know.distributions.contains_key(&s.their)
+                        || ctx.know.toolchains.contains_key(&s.their);
+                    !used_after.contains(&s.local)
+                        && (used_before.contains(&s.local) || known_download)
+                })
+                .collect()
+        })
+        .collect();
+    // Every load goes and new ones come: the new block takes the old one's lines, so the
+    // old lines go without the blank line after them (see `new_load`).
+    let block_replaced =
+        !added.is_empty() && !removals.is_empty() && removals.iter().all(|r| r.iter().all(|x| *x));
+    for ((index, load), remove) in module.loads().enumerate().zip(removals) {
         if !remove.iter().any(|r| *r) {
             continue;
         }
@@ -66,7 +75,10 @@ pub fn plan(
                 reason: "no longer used".to_owned(),
             });
         }
-        if remove.iter().all(|r| *r) {
+        if block_replaced {
+            edits.push(Edit::delete(edit::line_region(text, load.span)));
+            deleted_loads.insert(index);
+        } else if remove.iter().all(|r| *r) {
             edits.push(Edit::delete(edit::statement_region(text, load.span)));
             deleted_loads.insert(index);
         } else {
@@ -97,16 +109,21 @@ fn add_symbols(
         .enumerate()
         .filter(|(i, _)| !deleted_loads.contains(i))
         .collect();
-    let mut by_label: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut by_label: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
     for (rule, label) in added {
-        by_label.entry(label).or_default().insert(rule);
+        by_label
+            .entry(as_the_file_writes_it(ctx, module, label))
+            .or_default()
+            .insert(rule);
     }
     // New loads that land at the same place go in cell order, then label order, so
     // `@prelude//…` comes before `@prelude-si//…` as buildifier sorts them.
-    let mut by_label: Vec<(&str, BTreeSet<&str>)> = by_label.into_iter().collect();
-    by_label.sort_by_key(|(label, _)| load_order_key(label));
+    let mut by_label: Vec<(String, BTreeSet<&str>)> = by_label.into_iter().collect();
+    by_label.sort_by(|(a, _), (b, _)| load_order_key(a).cmp(&load_order_key(b)));
     let mut edits = Vec::new();
-    for (label, rules) in by_label {
+    for (label, rules) in &by_label {
+        let label = label.as_str();
+        let rules = rules.clone();
         let at = module.location(0);
         let target = resolve_load(&ctx.repo, label, &module.path, &at).ok();
         let same_file = loads.iter().find(|(_, l)| {
@@ -129,10 +146,38 @@ fn add_symbols(
                     edits.push(insert_symbol(text, load, rule));
                 }
             }
-            None => edits.push(new_load(text, &loads, label, &rules)),
+            None => edits.push(new_load(text, module, &loads, label, &rules)),
         }
     }
     Ok(edits)
+}
+
+/// `label` with its cell written the way the file already names that cell: a cell whose own
+/// `.buckconfig` calls the prelude `upstream` gets `@upstream//…`, not a second spelling.
+fn as_the_file_writes_it(ctx: &Context, module: &Module, label: &str) -> String {
+    let Some(Label::Cell { cell, .. }) = Label::parse(label) else {
+        return label.to_owned();
+    };
+    let from = ctx.repo.cell_of(&module.path).map_or("root", |(n, _)| n);
+    let dir = ctx.repo.cell_dir_from(from, &cell);
+    let spelled = module.loads().find_map(|l| match Label::parse(&l.module)? {
+        Label::Cell { cell: used, .. } if used != cell => {
+            (dir.is_some() && ctx.repo.cell_dir_from(from, &used) == dir).then_some(used)
+        }
+        _ => None,
+    });
+    let uses_it_as_is = module.loads().any(
+        |l| matches!(Label::parse(&l.module), Some(Label::Cell { cell: used, .. }) if used == cell),
+    );
+    match spelled {
+        Some(used) if !uses_it_as_is => {
+            let rest = label
+                .trim_start_matches('@')
+                .trim_start_matches(cell.as_str());
+            format!("@{used}{rest}")
+        }
+        _ => label.to_owned(),
+    }
 }
 
 /// Insert `"rule"` into `load`, in sorted position, matching its one-line or one-per-line layout.
@@ -187,7 +232,13 @@ fn load_order_key(label: &str) -> (bool, bool, &str, &str, &str) {
 
 /// A new `load(...)` line where buildifier would sort it: before the first kept load that
 /// sorts after it, else after the last load (or at the top of a file without loads).
-fn new_load(text: &str, loads: &[(usize, &Load)], label: &str, rules: &BTreeSet<&str>) -> Edit {
+fn new_load(
+    text: &str,
+    module: &Module,
+    loads: &[(usize, &Load)],
+    label: &str,
+    rules: &BTreeSet<&str>,
+) -> Edit {
     let line = format!(
         "load(\"{label}\", {})\n",
         rules
@@ -207,6 +258,11 @@ fn new_load(text: &str, loads: &[(usize, &Load)], label: &str, rules: &BTreeSet<
             let at = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
             Edit::insert(at, line)
         }
-        None => Edit::insert(0, format!("{line}\n")),
+        // Every load of the file went (`block_replaced`): the new ones take the first one's
+        // place, and the blank line that followed the old block still follows the new one.
+        None => match module.loads().next() {
+            Some(first) => Edit::insert(line_start(first.span.start), line),
+            None => Edit::insert(0, format!("{line}\n")),
+        },
     }
 }

@@ -1,5 +1,6 @@
-//! Pipeline step 4: the edits that move toolchains/BUCK onto system toolchains, each with its
-//! reason, validated against the schemas of the rules the repo really has.
+//! Pipeline step 4: the edits that move the toolchains cell's build files onto system
+//! toolchains, each with its reason, validated against the schemas of the rules the repo
+//! really has.
 
 pub mod edit;
 mod loads;
@@ -10,7 +11,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::error::UserError;
-use crate::inventory::targets::{belongs_to, calls, referenced_target, Call};
+use crate::inventory::targets::{belongs_to, calls, toolchains_label, Call};
 use crate::inventory::tools::strings_with_platform;
 use crate::inventory::{Context, Inventory, Status};
 use crate::know::{AttrAction, ToolchainRule};
@@ -44,27 +45,54 @@ impl Plan {
     }
 }
 
-/// Plan the rewrite of the toolchains file.
+/// Inventory and plan in one: the rewrite `generate` would write for the main build file.
+pub fn rewrite(ctx: &Context) -> Result<Plan, UserError> {
+    let inv = crate::inventory::take(ctx)?;
+    plan(ctx, &inv)
+}
+
+/// Plan the rewrite of the toolchains cell's main build file.
 pub fn plan(ctx: &Context, inv: &Inventory) -> Result<Plan, UserError> {
-    let module = ctx.buck();
+    plan_file(ctx, inv, ctx.buck())
+}
+
+/// Plan the rewrite of every build file of the toolchains cell, main file first. One bad
+/// file fails them all: the caller writes all of them or none.
+pub fn plan_all(ctx: &Context, inv: &Inventory) -> Result<Vec<Plan>, UserError> {
+    ctx.sources
+        .build_modules()
+        .map(|module| plan_file(ctx, inv, module))
+        .collect()
+}
+
+/// Plan the rewrite of one build file of the cell.
+fn plan_file(ctx: &Context, inv: &Inventory, module: &Module) -> Result<Plan, UserError> {
+    // The inventory's warnings are about the cell as a whole: said once, with the main file.
+    let warnings = if module.path == ctx.sources.buck {
+        inv.warnings.clone()
+    } else {
+        Vec::new()
+    };
     let mut p = Planner {
         ctx,
         module,
         text: &module.text,
         edits: Vec::new(),
         changes: Vec::new(),
-        warnings: inv.warnings.clone(),
+        warnings,
         added_rules: Vec::new(),
         schemas: std::collections::BTreeMap::new(),
     };
     let calls = calls(module);
-    let dists: Vec<&str> = inv
+    // Every distribution of the cell, by package: a custom rule may point at one in another
+    // package (`//rust:dist`) as well as in its own (`:dist`).
+    let dists: Vec<(String, &str)> = inv
         .targets
         .iter()
         .filter(|t| t.status == Status::Distribution)
-        .map(|t| t.name.as_str())
+        .map(|t| (package_of(ctx, &t.file), t.name.as_str()))
         .collect();
-    for target in &inv.targets {
+    for target in inv.targets_in(&module.path) {
         let call = &calls[target.call_index];
         match target.status {
             Status::Distribution => p.delete_distribution(call, target.line)?,
@@ -259,7 +287,7 @@ impl<'a> Planner<'a> {
         }
         self.remove_args(call, &removed);
         self.set_attrs(call, rule, schema, &target, line, &mut final_attrs);
-        self.keep_differing_defaults(call, rule, schema, &target, line, &mut final_attrs);
+        self.keep_differing_defaults(call, rule, schema, &target, line, &mut final_attrs)?;
         self.validate(call, schema, &target, &final_attrs)?;
         self.add_targets(call, rule, &target, line)
     }
@@ -275,9 +303,9 @@ impl<'a> Planner<'a> {
         target: &str,
         line: usize,
         final_attrs: &mut Vec<(String, Option<Span>)>,
-    ) {
-        let Some(hermetic) = schemas::for_call(self.ctx, self.module, call.rule) else {
-            return;
+    ) -> Result<(), UserError> {
+        let Some(hermetic) = schemas::for_call(self.ctx, self.module, call.rule)? else {
+            return Ok(());
         };
         for (attr, old) in &hermetic.attrs {
             let Some(new) = schema.attrs.get(attr) else {
@@ -310,6 +338,7 @@ impl<'a> Planner<'a> {
                 ),
             );
         }
+        Ok(())
     }
 
     /// Targets the hermetic macro declared besides itself (`remote_python_toolchain`'s
@@ -617,7 +646,34 @@ impl<'a> Planner<'a> {
     }
 
     /// Rewrite or drop attrs of other calls that still point at deleted distributions.
-    fn fix_references(&mut self, call: &Call, dists: &[&str]) -> Result<(), UserError> {
+    /// The deleted distribution a string points at, as this file would write it: `:dist` in
+    /// its own package, `toolchains//pkg:dist` in another.
+    fn deleted_distribution(&self, text: &str, dists: &[(String, &str)]) -> Option<String> {
+        let label = match text.find("$(location ") {
+            Some(i) => &text[i + "$(location ".len()..],
+            None => text,
+        };
+        let label = &label[..label.find([')', ' ']).unwrap_or(label.len())];
+        if !label.starts_with(':') && !label.contains("//") {
+            return None;
+        }
+        let full = toolchains_label(&self.ctx.repo, &self.module.path, label)?;
+        let (package, name) = full.strip_prefix("toolchains//")?.split_once(':')?;
+        let name = &name[..name.find(['[', '/']).unwrap_or(name.len())];
+        let own = package_of(self.ctx, &self.module.path);
+        dists
+            .iter()
+            .find(|(p, d)| p == package && belongs_to(name, d))
+            .map(|(p, d)| {
+                if *p == own {
+                    format!(":{d}")
+                } else {
+                    format!("toolchains//{p}:{d}")
+                }
+            })
+    }
+
+    fn fix_references(&mut self, call: &Call, dists: &[(String, &str)]) -> Result<(), UserError> {
         let target = call.name().unwrap_or_default().to_owned();
         let mut removed = Vec::new();
         for arg in call.args {
@@ -629,9 +685,7 @@ impl<'a> Planner<'a> {
             }
             for s in arg.value.strings() {
                 let text = s.as_str().unwrap_or_default();
-                let Some(dist) =
-                    referenced_target(text).and_then(|r| dists.iter().find(|d| belongs_to(r, d)))
-                else {
+                let Some(dist) = self.deleted_distribution(text, dists) else {
                     continue;
                 };
                 let at = self.module.location(s.span.start);
@@ -639,7 +693,7 @@ impl<'a> Planner<'a> {
                 if text.contains("$(location ") {
                     let tool = located_tool(text).ok_or_else(|| {
                         UserError::new(format!(
-                            "`{name}` of `{target}` uses `{text}`, which points into the deleted distribution `:{dist}` without naming a tool"
+                            "`{name}` of `{target}` uses `{text}`, which points into the deleted distribution `{dist}` without naming a tool"
                         ))
                         .at(at.clone())
                         .hint("replace it by hand with the tool's name on PATH")
@@ -653,12 +707,12 @@ impl<'a> Planner<'a> {
                         at.line,
                         "rewrote",
                         format!("`{name} = \"{text}\"` → `\"{tool}\"`"),
-                        format!("`:{dist}` is deleted; `{tool}` comes from the devshell's PATH"),
+                        format!("`{dist}` is deleted; `{tool}` comes from the devshell's PATH"),
                     );
                 } else if is_whole_value {
-                    let schema = schemas::for_call(self.ctx, self.module, call.rule).ok_or_else(|| {
+                    let schema = schemas::for_call(self.ctx, self.module, call.rule)?.ok_or_else(|| {
                         UserError::new(format!(
-                            "`{name}` of `{target}` points at the deleted distribution `:{dist}`, and the schema of `{}` was not found to tell whether it may be left out",
+                            "`{name}` of `{target}` points at the deleted distribution `{dist}`, and the schema of `{}` was not found to tell whether it may be left out",
                             call.rule
                         ))
                         .at(at.clone())
@@ -666,7 +720,7 @@ impl<'a> Planner<'a> {
                     })?;
                     if !schema.is_optional(name) {
                         return Err(UserError::new(format!(
-                            "`{name}` of `{target}` points at the deleted distribution `:{dist}`, but `{}` requires it (schema: {}:{})",
+                            "`{name}` of `{target}` points at the deleted distribution `{dist}`, but `{}` requires it (schema: {}:{})",
                             call.rule,
                             schema.file.display(),
                             schema.line
@@ -681,7 +735,7 @@ impl<'a> Planner<'a> {
                         "dropped",
                         format!("`{name}`"),
                         format!(
-                            "pointed at the deleted distribution `:{dist}`; `{}` makes it optional ({}:{})",
+                            "pointed at the deleted distribution `{dist}`; `{}` makes it optional ({}:{})",
                             call.rule,
                             schema.file.display(),
                             schema.line
@@ -689,7 +743,7 @@ impl<'a> Planner<'a> {
                     );
                 } else {
                     return Err(UserError::new(format!(
-                        "`{name}` of `{target}` refers to the deleted distribution `:{dist}` inside a larger value"
+                        "`{name}` of `{target}` refers to the deleted distribution `{dist}` inside a larger value"
                     ))
                     .at(at)
                     .hint("rewrite that value by hand to use a tool from PATH"));
@@ -703,6 +757,14 @@ impl<'a> Planner<'a> {
     fn module_loads(&self, rule: &str) -> bool {
         self.module.loaded_symbol(rule).is_some()
     }
+}
+
+/// A build file's package inside the toolchains cell (`rust` for `toolchains/rust/BUCK`).
+fn package_of(ctx: &Context, file: &std::path::Path) -> String {
+    file.parent()
+        .and_then(|p| p.strip_prefix(ctx.repo.toolchains_dir()).ok())
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Element removals for every list in `value` that holds a dropped flag.

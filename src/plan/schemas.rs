@@ -16,7 +16,7 @@ pub struct Found {
 
 /// The schema of rule `name`: through BUCK's own load of it, else from `label`.
 pub fn for_rule(ctx: &Context, buck: &Module, name: &str, label: &str) -> Result<Found, UserError> {
-    if let Some(schema) = for_call(ctx, buck, name) {
+    if let Some(schema) = for_call(ctx, buck, name)? {
         return Ok(Found {
             schema,
             warning: None,
@@ -49,10 +49,13 @@ pub fn for_rule(ctx: &Context, buck: &Module, name: &str, label: &str) -> Result
     })
 }
 
-/// The schema of a rule the BUCK file already calls, following its load.
-pub fn for_call(ctx: &Context, buck: &Module, rule: &str) -> Option<RuleSchema> {
-    let (module, name) = ctx.sources.definition(&buck.path, rule)?;
-    rule_schema(module, &name)
+/// The schema of a rule the BUCK file already calls, following its load (a file on the way
+/// that does not parse is the error).
+pub fn for_call(ctx: &Context, buck: &Module, rule: &str) -> Result<Option<RuleSchema>, UserError> {
+    Ok(ctx
+        .sources
+        .find_definition(&buck.path, rule)?
+        .and_then(|(module, name)| rule_schema(module, &name)))
 }
 
 fn cell_exists(ctx: &Context, label: &str) -> bool {
@@ -93,8 +96,27 @@ fn builtin(ctx: &Context, name: &str, label: &str) -> Result<Found, UserError> {
                 .collect(),
             impl_name: None,
         },
-        warning: Some(format!(
-            "the repo has no cell for `{label}`: `{name}` was checked against si-nixify's built-in schema, not the repo's prelude"
-        )),
+        warning: Some(builtin_warning(ctx, name, label)),
     })
+}
+
+/// Why the built-in schema was used: an external cell of which no copy was found, or no cell.
+fn builtin_warning(ctx: &Context, name: &str, label: &str) -> String {
+    let external = match Label::parse(label) {
+        Some(Label::Cell { cell, .. }) => {
+            let cell = ctx.repo.cell_name(&cell).to_owned();
+            ctx.repo.external.get(&cell).map(|e| (cell, e))
+        }
+        _ => None,
+    };
+    match external {
+        Some((cell, e)) => format!(
+            "`{cell}` is an external cell ({}) and no copy of it was found (looked in {}): `{name}` was checked against si-nixify's built-in schema",
+            e.origin_text(),
+            e.looked_in(&cell)
+        ),
+        None => format!(
+            "the repo has no cell for `{label}`: `{name}` was checked against si-nixify's built-in schema, not the repo's prelude"
+        ),
+    }
 }

@@ -198,9 +198,10 @@ pub struct Module {
 
 impl Module {
     /// Parse `text` as Starlark (Buck2's dialect: types and top-level statements allowed).
+    /// Files of earlier Buck2 eras whose only fault, to today's parser, is an old type
+    /// annotation are read too (see `era`); spans still point into `text` as written.
     pub fn parse(path: &Path, text: String) -> Result<Module, UserError> {
-        let ast = AstModule::parse(&path.to_string_lossy(), text.clone(), &Dialect::Extended)
-            .map_err(|e| syntax_error(path, &e))?;
+        let ast = parse_any_era(path, &text)?;
         let stmts = top_level(ast.statement());
         let mut bindings = std::collections::BTreeMap::new();
         for (i, stmt) in stmts.iter().enumerate() {
@@ -299,44 +300,28 @@ impl Module {
     }
 }
 
-/// Read a root-relative file as UTF-8; an invalid byte is reported with its line and column.
-pub fn read_text(root: &Path, path: &Path) -> Result<String, UserError> {
-    let bytes = std::fs::read(root.join(path))
-        .map_err(|e| UserError::new(format!("cannot read the file: {e}")).in_file(path))?;
-    String::from_utf8(bytes).map_err(|e| {
-        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let valid = std::str::from_utf8(valid).unwrap_or_default();
-        let line = valid.matches('\n').count() + 1;
-        let col = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        UserError::new(format!(
-            "the file is not valid UTF-8 (byte 0x{:02x} here)",
-            e.as_bytes()[e.utf8_error().valid_up_to()]
-        ))
-        .at(Location {
-            file: path.to_path_buf(),
-            line,
-            col,
-        })
-        .hint(format!(
-            "{}; re-save it as UTF-8 (the byte at this line and column is not)",
-            who_reads(path)
-        ))
-    })
-}
+pub use crate::text::read_text;
 
-/// Why the file must be UTF-8, in the words of the tool that reads it.
-fn who_reads(path: &Path) -> &'static str {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    if name.ends_with(".buckconfig") {
-        "Buck2 reads .buckconfig files as UTF-8"
-    } else if name.ends_with(".nix") {
-        "Nix reads .nix files as UTF-8"
-    } else {
-        "Buck2 reads BUCK and .bzl files as UTF-8"
+/// Today's dialect first; when that fails inside a type annotation, the same text with its
+/// annotations blanked. Any other failure is the file's own error, reported where it is.
+fn parse_any_era(path: &Path, text: &str) -> Result<AstModule, UserError> {
+    let name = path.to_string_lossy();
+    let strict = match AstModule::parse(&name, text.to_owned(), &Dialect::Extended) {
+        Ok(ast) => return Ok(ast),
+        Err(e) => e,
+    };
+    let at = strict.span().map(|s| s.span.begin().get() as usize);
+    let annotations = super::era::annotation_spans(text);
+    let in_annotation = at.is_some_and(|at| {
+        annotations
+            .iter()
+            .any(|s| s.start <= at && at < s.end.max(s.start + 1))
+    });
+    if !in_annotation {
+        return Err(syntax_error(path, &strict));
     }
+    let blanked = super::era::blank(text, &annotations);
+    AstModule::parse(&name, blanked, &Dialect::Extended).map_err(|e| syntax_error(path, &e))
 }
 
 fn syntax_error(path: &Path, e: &starlark_syntax::Error) -> UserError {
@@ -507,6 +492,31 @@ mod tests {
                 .starts_with("t/BUCK:3:7: Starlark syntax error"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn annotations_of_2023_parse_and_keep_their_spans() {
+        let text = "def f(ctx: \"context\", n: [str]) -> [\"provider\"]:\n    x: LinkerInfo.type = g(\"k\")\n    return [x]\n\nr = rule(impl = f, attrs = {})\n";
+        let m =
+            Module::parse(Path::new("old.bzl"), text.into()).expect("2023 annotations are valid");
+        assert_eq!(m.text, text, "the text is kept as written");
+        let def = m.def("f").unwrap();
+        assert_eq!(def.params.len(), 2);
+        let Stmt::Assign { value, .. } = &def.body[0] else {
+            panic!("{:?}", def.body[0])
+        };
+        assert_eq!(m.source(value.span), "g(\"k\")");
+        assert!(m.top_level_value("r").is_some());
+    }
+
+    #[test]
+    fn a_real_error_in_a_2023_file_is_still_reported_where_it_is() {
+        let text = "def f(ctx: \"context\") -> [\"provider\"]:\n    return [\n\nx = 1\n";
+        let err = Module::parse(Path::new("old.bzl"), text.into()).unwrap_err();
+        let at = err.at.unwrap();
+        assert_eq!(at.line, 4, "{}", err.message);
+        // And an annotation today's parser rejects is not itself an error.
+        assert!(Module::parse(Path::new("t.bzl"), "def f(a: \"x\"):\n    pass\n".into()).is_ok());
     }
 
     #[test]

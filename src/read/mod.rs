@@ -1,7 +1,9 @@
-//! Pipeline step 2: parse toolchains/BUCK and every .bzl it loads, transitively, with
-//! `starlark_syntax`, and answer questions about them (where is a symbol defined, what is a
-//! rule's schema, what does an expression evaluate to).
+//! Pipeline step 2: parse every build file of the toolchains cell and every .bzl they load,
+//! transitively, with `starlark_syntax` (any Buck2 era's, see `era`), and answer questions
+//! about them (where is a symbol defined, what is a rule's schema, what does an expression
+//! evaluate to).
 
+mod era;
 pub mod eval;
 pub mod ir;
 pub mod path_calls;
@@ -14,44 +16,59 @@ use crate::error::UserError;
 use crate::repo::{resolve_load, Repo};
 pub use ir::{Arg, Expr, Load, Module, Node, Span, Stmt};
 
-/// The toolchains build file and the closure of files it loads.
+/// The toolchains cell's build files and the closure of files they load.
 #[derive(Debug, Clone)]
 pub struct Sources {
-    /// Root-relative path of toolchains/BUCK.
+    /// Root-relative path of the cell's main build file (its top package's).
     pub buck: PathBuf,
+    /// Every build file of the cell, `buck` first.
+    pub builds: Vec<PathBuf>,
     pub modules: BTreeMap<PathBuf, Module>,
     /// (loading file, load label) → loaded file.
     pub load_targets: BTreeMap<(PathBuf, String), PathBuf>,
+    /// Loaded files that do not parse, with why. Only the build files must parse; one of
+    /// these is an error only when something needs its content (see `require`).
+    pub unreadable: BTreeMap<PathBuf, UserError>,
 }
 
 impl Sources {
-    /// Read `buck` and everything it loads. A file is read once however often it is loaded.
-    pub fn read(repo: &Repo, buck: &Path) -> Result<Sources, UserError> {
-        let module = Module::read(&repo.root, buck)?;
-        Sources::closure(repo, module, BTreeMap::new())
+    /// Read `builds` (the main one first) and everything they load. A file is read once
+    /// however often it is loaded.
+    pub fn read(repo: &Repo, builds: &[PathBuf]) -> Result<Sources, UserError> {
+        let modules = builds
+            .iter()
+            .map(|b| Module::read(&repo.root, b))
+            .collect::<Result<Vec<_>, _>>()?;
+        Sources::closure(repo, modules, BTreeMap::new())
     }
 
-    /// The same files, with toolchains/BUCK's text replaced (fuzzing and property tests
+    /// The same files, with the main build file's text replaced (fuzzing and property tests
     /// rewrite many BUCK texts against one repo without touching the disk).
     pub fn with_buck_text(&self, repo: &Repo, text: String) -> Result<Sources, UserError> {
         let module = Module::parse(&self.buck, text)?;
         let mut known = self.modules.clone();
         known.remove(&self.buck);
-        Sources::closure(repo, module, known)
+        let mut roots = vec![module];
+        for b in self.builds.iter().skip(1) {
+            roots.extend(known.remove(b));
+        }
+        Sources::closure(repo, roots, known)
     }
 
-    /// `buck` and the closure of its loads; files in `known` are not read again.
+    /// `builds` and the closure of their loads; files in `known` are not read again.
     fn closure(
         repo: &Repo,
-        buck: Module,
+        builds: Vec<Module>,
         mut known: BTreeMap<PathBuf, Module>,
     ) -> Result<Sources, UserError> {
         let mut sources = Sources {
-            buck: buck.path.clone(),
+            buck: builds[0].path.clone(),
+            builds: builds.iter().map(|m| m.path.clone()).collect(),
             modules: BTreeMap::new(),
             load_targets: BTreeMap::new(),
+            unreadable: BTreeMap::new(),
         };
-        let mut queue = VecDeque::from([buck]);
+        let mut queue = VecDeque::from(builds);
         while let Some(module) = queue.pop_front() {
             let path = module.path.clone();
             if sources.modules.contains_key(&path) {
@@ -66,18 +83,29 @@ impl Sources {
                 sources
                     .load_targets
                     .insert((path.clone(), load.module.clone()), target.clone());
-                if !sources.modules.contains_key(&target) && !queue.iter().any(|m| m.path == target)
-                {
-                    let next = match known.remove(&target) {
-                        Some(m) => m,
-                        None => Module::read(&repo.root, &target)?,
-                    };
-                    queue.push_back(next);
+                let pending = sources.modules.contains_key(&target)
+                    || sources.unreadable.contains_key(&target)
+                    || queue.iter().any(|m| m.path == target);
+                if !pending {
+                    match known.remove(&target) {
+                        Some(m) => queue.push_back(m),
+                        None => match Module::read(&repo.root, &target) {
+                            Ok(m) => queue.push_back(m),
+                            Err(e) => {
+                                sources.unreadable.insert(target, e);
+                            }
+                        },
+                    }
                 }
             }
             sources.modules.insert(path, module);
         }
         Ok(sources)
+    }
+
+    /// The cell's build files, parsed, `buck` first.
+    pub fn build_modules(&self) -> impl Iterator<Item = &Module> {
+        self.builds.iter().filter_map(|b| self.modules.get(b))
     }
 
     pub fn buck_module(&self) -> &Module {
@@ -91,21 +119,68 @@ impl Sources {
             .map(PathBuf::as_path)
     }
 
+    /// The parsed file at `path`; an unreadable one is an error here, where its content is
+    /// needed (`why` says for what), located where it failed.
+    pub fn require(&self, path: &Path, why: &str) -> Result<Option<&Module>, UserError> {
+        if let Some(e) = self.unreadable.get(path) {
+            let mut e = e.clone();
+            e.message = format!("{} (needed to {why})", e.message);
+            return Err(e);
+        }
+        Ok(self.modules.get(path))
+    }
+
     /// Follow `name` as seen in `from` through loads to the file that defines it.
     /// Returns the defining module and the name it has there.
     pub fn definition(&self, from: &Path, name: &str) -> Option<(&Module, String)> {
+        self.find_definition(from, name).ok().flatten()
+    }
+
+    /// `definition`, where a file on the way that does not parse is the error.
+    pub fn find_definition(
+        &self,
+        from: &Path,
+        name: &str,
+    ) -> Result<Option<(&Module, String)>, UserError> {
+        let why = format!("find the definition of `{name}`");
         let mut file = from.to_path_buf();
         let mut name = name.to_owned();
         for _ in 0..64 {
-            let module = self.modules.get(&file)?;
+            let Some(module) = self.require(&file, &why)? else {
+                return Ok(None);
+            };
             if module.defines(&name) {
-                return Some((module, name));
+                return Ok(Some((module, name)));
             }
-            let (label, their) = module.loaded_symbol(&name)?;
-            file = self.load_target(&file, label)?.to_path_buf();
+            let Some((label, their)) = module.loaded_symbol(&name) else {
+                return Ok(None);
+            };
+            let Some(next) = self.load_target(&file, label) else {
+                return Ok(None);
+            };
+            file = next.to_path_buf();
             name = their.to_owned();
         }
-        None
+        Ok(None)
+    }
+
+    /// Every file `start` loads, transitively, must parse: for reading what they define
+    /// together (which download rule a factory reaches).
+    pub fn require_closure(&self, start: &Path, why: &str) -> Result<(), UserError> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut queue = VecDeque::from([start.to_path_buf()]);
+        while let Some(path) = queue.pop_front() {
+            if !seen.insert(path.clone()) {
+                continue;
+            }
+            let Some(module) = self.require(&path, why)? else {
+                continue;
+            };
+            for load in module.loads() {
+                queue.extend(self.load_target(&path, &load.module).map(Path::to_path_buf));
+            }
+        }
+        Ok(())
     }
 
     /// The value `name` has in `from`: a top-level assignment where it is defined, or the
@@ -118,6 +193,7 @@ impl Sources {
         let (label, their) = module.loaded_symbol(name)?;
         let target = self.load_target(from, label)?;
         if target.extension().is_some_and(|x| x == "json") && their == "value" {
+            // An unreadable JSON table reads as no table here; `require` reports it.
             return self
                 .modules
                 .get(target)?

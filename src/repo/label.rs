@@ -77,7 +77,8 @@ pub fn resolve_load(
             package,
             file,
         } => {
-            let cell_dir = repo.cell_dir(cell).ok_or_else(|| {
+            let from_cell = repo.cell_of(from).map_or("root", |(name, _)| name);
+            let cell_dir = repo.cell_dir_from(from_cell, cell).ok_or_else(|| {
                 UserError::new(format!(
                     "load of `{label}` names cell `{cell}`, which .buckconfig does not define"
                 ))

@@ -1,0 +1,194 @@
+//! Type annotations of every Buck2 era.
+//!
+//! Preludes and `.bzl` files of 2023–2024 annotate with `ctx: "context"`, `-> "cmd_args"`,
+//! `LinkerInfo.type` and `[str]`. The buck2 of their day accepted them; today's
+//! `starlark_syntax` rejects each one. No dialect setting lets them through: with
+//! `DialectTypes::ParseOnly` or `Enable` every annotation still goes through
+//! `TypeExprUnpackP::unpack` (grammar_util.rs, `dialect_check_type`), which refuses string
+//! literals, `X.type` and one-element lists, and `Disable` refuses every annotation.
+//!
+//! si-nixify never reads an annotation, so the permissive reading is: find the annotations
+//! with `starlark_syntax`'s own lexer (parameter `: T`, return `-> T`, assignment `x: T = …`),
+//! blank them byte for byte (spans and line numbers stay exact) and parse again. It is used
+//! only when the strict parse failed *inside* an annotation, so a real syntax error anywhere
+//! else is still reported where it is.
+
+use starlark_syntax::codemap::CodeMap;
+use starlark_syntax::lexer::{Lexer, Token};
+use starlark_syntax::syntax::Dialect;
+
+use super::ir::Span;
+
+/// Byte ranges of every type annotation in `text`, each from its `:` or `->` to the end of
+/// the type. Empty when the text does not lex (the strict parse reports that).
+pub fn annotation_spans(text: &str) -> Vec<Span> {
+    let lexer = Lexer::new(
+        text,
+        &Dialect::Extended,
+        CodeMap::new(String::new(), text.to_owned()),
+    );
+    let tokens: Option<Vec<(usize, Token, usize)>> = lexer.map(Result::ok).collect();
+    let Some(tokens) = tokens else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut at_statement_start = true;
+    let mut i = 0;
+    while i < tokens.len() {
+        match &tokens[i].1 {
+            Token::Def => i = def_header(&tokens, i, &mut out),
+            Token::Identifier(_)
+                if at_statement_start
+                    && matches!(tokens.get(i + 1), Some((_, Token::Colon, _))) =>
+            {
+                // `name: T = value`: the annotation runs to the `=` (or the line end).
+                let end = type_end(&tokens, i + 2, |t| matches!(t, Token::Equal));
+                push(&mut out, &tokens, i + 1, end);
+                i = end;
+            }
+            _ => i += 1,
+        }
+        at_statement_start = matches!(
+            tokens.get(i.wrapping_sub(1)).map(|t| &t.1),
+            None | Some(Token::Newline | Token::Indent | Token::Dedent | Token::Semicolon)
+        );
+    }
+    out
+}
+
+/// `text` with every byte of `spans` replaced by a space, newlines kept.
+pub fn blank(text: &str, spans: &[Span]) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    for s in spans {
+        for b in &mut bytes[s.start..s.end] {
+            if *b != b'\n' && *b != b'\r' {
+                *b = b' ';
+            }
+        }
+    }
+    // Whole characters were blanked (spans start and end on token boundaries), so every byte
+    // is either untouched UTF-8 or an ASCII space.
+    String::from_utf8(bytes).unwrap_or_else(|_| text.to_owned())
+}
+
+/// Record the annotation from token `from` (its `:` or `->`) up to token `end` (exclusive).
+fn push(out: &mut Vec<Span>, tokens: &[(usize, Token, usize)], from: usize, end: usize) {
+    if end > from {
+        out.push(Span {
+            start: tokens[from].0,
+            end: tokens[end - 1].2,
+        });
+    }
+}
+
+/// The index of the first token at bracket depth 0 from `from` on that `stops` accepts, or a
+/// newline; brackets opened inside the type are skipped over.
+fn type_end(
+    tokens: &[(usize, Token, usize)],
+    from: usize,
+    stops: impl Fn(&Token) -> bool,
+) -> usize {
+    let mut depth = 0usize;
+    for (i, (_, token, _)) in tokens.iter().enumerate().skip(from) {
+        match token {
+            Token::OpeningRound | Token::OpeningSquare | Token::OpeningCurly => depth += 1,
+            Token::ClosingRound | Token::ClosingSquare | Token::ClosingCurly if depth == 0 => {
+                return i
+            }
+            Token::ClosingRound | Token::ClosingSquare | Token::ClosingCurly => depth -= 1,
+            Token::Newline => return i,
+            t if depth == 0 && stops(t) => return i,
+            _ => {}
+        }
+    }
+    tokens.len()
+}
+
+/// Annotations of one `def NAME(params) -> T:` header starting at token `def`; returns the
+/// index after the header.
+fn def_header(tokens: &[(usize, Token, usize)], def: usize, out: &mut Vec<Span>) -> usize {
+    let Some(open) = (def..tokens.len()).find(|&j| matches!(tokens[j].1, Token::OpeningRound))
+    else {
+        return def + 1;
+    };
+    let mut depth = 0usize;
+    let mut in_default = false;
+    let mut in_lambda = false;
+    let mut i = open;
+    while i < tokens.len() {
+        match &tokens[i].1 {
+            Token::OpeningRound | Token::OpeningSquare | Token::OpeningCurly => depth += 1,
+            Token::ClosingRound | Token::ClosingSquare | Token::ClosingCurly => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    break;
+                }
+            }
+            Token::Lambda if depth == 1 => in_lambda = true,
+            Token::Colon if depth == 1 && in_lambda => in_lambda = false,
+            Token::Comma if depth == 1 && !in_lambda => in_default = false,
+            Token::Equal if depth == 1 => in_default = true,
+            // Only a `:` right after a parameter name starts its type (`(:` is an error the
+            // strict parse reports).
+            Token::Colon
+                if depth == 1 && !in_default && matches!(tokens[i - 1].1, Token::Identifier(_)) =>
+            {
+                let end = type_end(tokens, i + 1, |t| matches!(t, Token::Comma | Token::Equal));
+                push(out, tokens, i, end);
+                i = end;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    // `-> T` between the closing `)` and the header's `:`.
+    let arrow = i + 1;
+    if matches!(tokens.get(arrow), Some((_, Token::MinusGreater, _))) {
+        let end = type_end(tokens, arrow + 1, |t| matches!(t, Token::Colon));
+        push(out, tokens, arrow, end);
+        return end;
+    }
+    arrow
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blanked(text: &str) -> String {
+        blank(text, &annotation_spans(text))
+    }
+
+    #[test]
+    fn blanks_every_2023_annotation_form_keeping_offsets() {
+        let text = "def _impl(ctx: \"context\", deps: [\"dependency\"] = [], *args: [str], **kw) -> [\"provider\"]:\n    x: LinkerInfo.type = ctx.attrs.x\n    return [DefaultInfo()]\n";
+        let out = blanked(text);
+        assert_eq!(out.len(), text.len());
+        assert_eq!(
+            out,
+            "def _impl(ctx           , deps                 = [], *args       , **kw)                :\n    x                  = ctx.attrs.x\n    return [DefaultInfo()]\n"
+        );
+    }
+
+    #[test]
+    fn a_colon_that_follows_no_parameter_is_not_an_annotation() {
+        assert!(annotation_spans("def f(:\n    pass\n").is_empty());
+    }
+
+    #[test]
+    fn leaves_lambdas_dicts_and_slices_alone() {
+        let text = "def f(key = lambda a, b: a, d = {\"k\": 1}):\n    return d[1:2]\n\nx = {\"a\": 1}\nif x: pass\n";
+        assert_eq!(blanked(text), text);
+    }
+
+    #[test]
+    fn multi_line_parameter_types_keep_their_newlines() {
+        let text =
+            "def f(\n    a: dict[\n        str, \"x\"],\n    b: int = 1) -> None:\n    pass\n";
+        let out = blanked(text);
+        assert_eq!(out.matches('\n').count(), text.matches('\n').count());
+        assert!(!out.contains("dict") && !out.contains("None"), "{out}");
+        assert!(out.contains("b      = 1)"), "{out}");
+    }
+}
