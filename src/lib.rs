@@ -11,6 +11,7 @@ pub mod error;
 pub mod flake;
 pub mod inventory;
 pub mod know;
+pub mod pinned;
 pub mod plan;
 pub mod process;
 pub mod read;

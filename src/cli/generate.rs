@@ -36,6 +36,10 @@ pub struct Args {
     /// has the exact version.
     #[arg(long, conflicts_with = "no_flake")]
     pin_versions: bool,
+    /// Also pin the toolchains to Nix store paths: a `buck2-toolchains` flake output, and Buck2
+    /// targets that realise it with `nix build` and give the toolchains their tools (runs nix).
+    #[arg(long, conflicts_with_all = ["no_flake", "flake", "init_flake"])]
+    nix_pinned: bool,
     /// Print a JSON report instead of text.
     #[arg(long)]
     json: bool,
@@ -47,6 +51,7 @@ struct Outcome {
     additions: Vec<Addition>,
     changes: Vec<FileChange>,
     notes: Vec<String>,
+    pinned: Option<crate::pinned::Report>,
 }
 
 pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32> {
@@ -57,7 +62,10 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
     };
     let ctx = Context::load_with(repo, &choice)?;
     let inv = inventory::take(&ctx)?;
-    let outcome = plan_all(&ctx, &inv, args)?;
+    let mut outcome = plan_all(&ctx, &inv, args)?;
+    if args.nix_pinned {
+        outcome.pinned = Some(crate::pinned::extend(&ctx, &mut outcome.changes)?);
+    }
     for w in &outcome.buck.warnings {
         eprintln!("warning: {w}");
     }
@@ -166,6 +174,7 @@ fn plan_all(ctx: &Context, inv: &Inventory, args: &Args) -> Result<Outcome, User
         additions,
         changes,
         notes,
+        pinned: None,
     })
 }
 
@@ -221,6 +230,12 @@ fn print_text(o: &Outcome, args: &Args, wrote: bool, out: &mut impl Write) -> st
             a.binaries.join(", ")
         )?;
     }
+    if let Some(p) = &o.pinned {
+        writeln!(out, "\nPinned to Nix store paths ({}):", p.system)?;
+        for r in &p.reasons {
+            writeln!(out, "  {r}")?;
+        }
+    }
     for n in &o.notes {
         writeln!(out, "\n{n}")?;
     }
@@ -262,6 +277,7 @@ fn print_json(
         "version_drift": inv.version_drift,
         "warnings": o.buck.warnings,
         "notes": o.notes,
+        "nix_pinned": o.pinned,
     });
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)?;

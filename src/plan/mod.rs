@@ -2,7 +2,7 @@
 //! reason, validated against the schemas of the rules the repo really has.
 
 pub mod edit;
-mod loads;
+pub mod loads;
 mod schemas;
 
 use std::path::PathBuf;
