@@ -83,10 +83,8 @@ fn already_added(body: &ast::Expr) -> bool {
     let Some(ast::Expr::AttrSet(set)) = op.rhs() else {
         return false;
     };
-    set.attrpath_values().any(|e| {
-        e.attrpath()
-            .is_some_and(|p| p.syntax().text() == OUTPUT)
-    })
+    set.attrpath_values()
+        .any(|e| e.attrpath().is_some_and(|p| p.syntax().text() == OUTPUT))
 }
 
 /// How the body refers to the nixpkgs input: `nixpkgs` when the pattern names it, else
@@ -95,10 +93,9 @@ fn nixpkgs_reference(lambda: &ast::Lambda) -> Option<String> {
     match lambda.param()? {
         ast::Param::IdentParam(p) => Some(format!("{}.nixpkgs", p.ident()?.syntax().text())),
         ast::Param::Pattern(p) => {
-            let named = p.pat_entries().any(|e| {
-                e.ident()
-                    .is_some_and(|i| i.syntax().text() == "nixpkgs")
-            });
+            let named = p
+                .pat_entries()
+                .any(|e| e.ident().is_some_and(|i| i.syntax().text() == "nixpkgs"));
             if named {
                 return Some("nixpkgs".to_owned());
             }
