@@ -13,6 +13,7 @@ pub mod flake;
 pub mod inputs;
 pub mod inventory;
 pub mod know;
+pub mod pinned;
 pub mod plan;
 pub mod process;
 pub mod read;

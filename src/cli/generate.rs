@@ -40,6 +40,10 @@ pub struct Args {
     /// has the exact version.
     #[arg(long, conflicts_with = "no_flake")]
     pin_versions: bool,
+    /// Also pin the toolchains to Nix store paths: a `buck2-toolchains` flake output, and Buck2
+    /// targets that realise it with `nix build` and give the toolchains their tools (runs nix).
+    #[arg(long, conflicts_with_all = ["no_flake", "flake", "init_flake"])]
+    nix_pinned: bool,
     /// Print a JSON report instead of text (the same as --format json).
     #[arg(long, conflicts_with = "format")]
     json: bool,
@@ -79,6 +83,7 @@ struct Outcome {
     additions: Vec<Addition>,
     changes: Vec<FileChange>,
     notes: Vec<String>,
+    pinned: Option<crate::pinned::Report>,
 }
 
 pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32> {
@@ -89,7 +94,10 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
     };
     let inputs = Inputs::read(repo, &choice)?;
     let inv = inputs.inventory()?;
-    let outcome = plan_all(&inputs, &inv, args)?;
+    let mut outcome = plan_all(&inputs, &inv, args)?;
+    if args.nix_pinned {
+        outcome.pinned = Some(crate::pinned::extend(&inputs, &mut outcome.changes)?);
+    }
     let changed = outcome.changes.iter().any(|c| !c.is_noop());
     let writes = changed && args.writes();
     if writes {
@@ -342,6 +350,7 @@ fn plan_all(inputs: &Inputs, inv: &Scan, args: &Args) -> Result<Outcome, UserErr
         additions,
         changes,
         notes,
+        pinned: None,
     })
 }
 
@@ -362,6 +371,17 @@ fn print_text(
     }
     for c in &changed {
         print_file_changes(o, c, out)?;
+    }
+    if let Some(p) = &o.pinned {
+        let mut rows = Table::new(2);
+        for r in &p.reasons {
+            rows.row([r.clone()]);
+        }
+        section(
+            out,
+            &format!("Pinned to Nix store paths ({}):", p.system),
+            &rows,
+        )?;
     }
     for n in &o.notes {
         writeln!(out, "\n{} {n}", paint(style::HINT, "note:"))?;
@@ -461,6 +481,7 @@ fn print_json(o: &Outcome, inv: &Scan, wrote: bool, out: &mut impl Write) -> any
         "version_drift": inv.version_drift,
         "warnings": o.warnings(),
         "notes": o.notes,
+        "nix_pinned": o.pinned,
     });
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)?;

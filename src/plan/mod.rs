@@ -3,7 +3,7 @@
 //! really has.
 
 pub mod edit;
-mod loads;
+pub mod loads;
 mod schemas;
 
 use std::path::PathBuf;

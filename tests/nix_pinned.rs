@@ -1,0 +1,301 @@
+//! `generate --nix-pinned`: a real Nix build of a test flake whose "nixpkgs" wraps the
+//! machine's own tools, the generated files parsed by the real parsers, the recorded store
+//! paths compared with what `nix build` prints, and `--check` before and after a package change.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{copy_fixture, read, snapshot, tool};
+
+/// What Nix needs to build the stand-in packages here: no sandbox (they link to host tools),
+/// no build users (tests run as root without nixbld), no substituters (offline).
+const NIX_CONFIG: &str =
+    "experimental-features = nix-command flakes\nsandbox = false\nbuild-users-group =\nsubstituters =\n";
+
+fn nix() -> Option<PathBuf> {
+    let found = tool("SI_NIXIFY_NO_SUCH_VAR", "nix");
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install nix-bin (see .ci/install)"
+        );
+        println!("skipped: nix not found (install Debian's nix-bin)");
+    }
+    found
+}
+
+fn nix_cmd(nix: &Path, dir: &Path, args: &[&str]) -> Output {
+    let out = Command::new(nix)
+        .current_dir(dir)
+        .env("NIX_CONFIG", NIX_CONFIG)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "nix {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn si_nixify(dir: &Path, args: &[&str]) -> Output {
+    common::si_nixify(dir)
+        .env("NIX_CONFIG", NIX_CONFIG)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The fixture, with host-tools.json naming this machine's tools and flake.lock written.
+fn pinned_fixture(nix: &Path) -> tempfile::TempDir {
+    let dir = copy_fixture("nix-pinned");
+    let fake = dir.path().join("fake-nixpkgs/host-tools.json");
+    let wanted: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&read(&fake)).unwrap();
+    let mut host = serde_json::Map::new();
+    for binary in wanted.keys() {
+        // A tool this machine lacks still gets a (dangling) link: nix builds it all the same.
+        let path = tool("SI_NIXIFY_NO_SUCH_VAR", binary)
+            .map_or_else(|| format!("/usr/bin/{binary}"), |p| p.display().to_string());
+        host.insert(binary.clone(), path.into());
+    }
+    std::fs::write(&fake, serde_json::to_string_pretty(&host).unwrap()).unwrap();
+    nix_cmd(nix, dir.path(), &["flake", "lock"]);
+    dir
+}
+
+fn generate(dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["generate", "--nix-pinned"];
+    args.extend_from_slice(extra);
+    si_nixify(dir, &args)
+}
+
+fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// (target, attr, recorded store path) of every `nix_package` in the toolchains file, read
+/// with the project's Starlark parser (no text matching).
+fn recorded_packages(dir: &Path) -> Vec<(String, String, String)> {
+    use si_nixify::inventory::targets::calls;
+    use si_nixify::read::{Expr, Module};
+    let module = Module::read(dir, Path::new("toolchains/BUCK")).unwrap();
+    calls(&module)
+        .into_iter()
+        .filter(|c| c.rule == "nix_package")
+        .map(|c| {
+            let s = |n: &str| c.kwarg(n).unwrap().value.as_str().unwrap().to_owned();
+            let Expr::Dict(paths) = &c.kwarg("store_paths").unwrap().value.expr else {
+                panic!("store_paths is not a dict");
+            };
+            assert_eq!(paths.len(), 1);
+            assert_eq!(paths[0].0.as_str(), Some("x86_64-linux"));
+            (
+                s("name"),
+                s("attr"),
+                paths[0].1.as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn built_path(nix: &Path, dir: &Path, attr: &str) -> String {
+    let installable = format!(
+        "path:{}#buck2-toolchains.x86_64-linux.{attr}",
+        dir.display()
+    );
+    let out = nix_cmd(nix, dir, &["build", "--no-link", "--json", &installable]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    json[0]["outputs"]["out"].as_str().unwrap().to_owned()
+}
+
+fn assert_buildifier_clean(files: &[PathBuf]) {
+    let Some(buildifier) = tool("SI_NIXIFY_BUILDIFIER", "buildifier") else {
+        println!("skipped buildifier: set SI_NIXIFY_BUILDIFIER");
+        return;
+    };
+    for f in files {
+        let lint = if f.extension().is_some_and(|e| e == "bzl") {
+            "--lint=warn"
+        } else {
+            "--lint=off"
+        };
+        let out = Command::new(&buildifier)
+            .args(["--mode=check", lint])
+            .arg(f)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}{}",
+            f.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn pinned_packages_are_the_store_paths_nix_build_prints_and_check_follows_the_lock() {
+    let Some(nix) = nix() else { return };
+    let dir = pinned_fixture(&nix);
+    let root = dir.path();
+    let out = generate(root, &[]);
+    assert_ok(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        stdout.contains("Pinned to Nix store paths (x86_64-linux)"),
+        "{stdout}"
+    );
+
+    // Everything parses with the real tools.
+    let instantiate = nix.with_file_name("nix-instantiate");
+    for f in ["flake.nix", "nix/buck2-toolchains-pinned.nix"] {
+        let parsed = Command::new(&instantiate)
+            .arg("--parse")
+            .arg(root.join(f))
+            .output()
+            .unwrap();
+        assert!(
+            parsed.status.success(),
+            "{f}: {}",
+            String::from_utf8_lossy(&parsed.stderr)
+        );
+    }
+    assert_buildifier_clean(&[
+        root.join("toolchains/BUCK"),
+        root.join("toolchains/nix_pinned.bzl"),
+    ]);
+
+    // Each package target names a flake attribute that nix builds, to the recorded path.
+    let packages = recorded_packages(root);
+    let attrs: Vec<&str> = packages.iter().map(|(_, a, _)| a.as_str()).collect();
+    assert_eq!(
+        attrs,
+        [
+            "binutils",
+            "clang",
+            "clippy",
+            "llvmPackages-bintools",
+            "python3",
+            "rustc"
+        ]
+    );
+    for (target, attr, recorded) in &packages {
+        assert_eq!(target, &format!("nix-{attr}"));
+        assert!(recorded.starts_with("/nix/store/"), "{recorded}");
+        assert_eq!(&built_path(&nix, root, attr), recorded, "{attr}");
+    }
+    // The toolchains name those targets for their tools.
+    let buck = read(&root.join("toolchains/BUCK"));
+    assert!(
+        buck.contains("nix_cxx_toolchain(\n    name = \"cxx\","),
+        "{buck}"
+    );
+    assert!(buck.contains("\"clang++\": \":nix-clang\""), "{buck}");
+    assert!(
+        buck.contains("\"ld.lld\": \":nix-llvmPackages-bintools\""),
+        "{buck}"
+    );
+    assert!(
+        buck.contains("nix_rust_toolchain(\n    name = \"rust\","),
+        "{buck}"
+    );
+    assert!(buck.contains("\"rustc\": \":nix-rustc\""), "{buck}");
+    assert!(
+        buck.contains("nix_python_toolchain(\n    name = \"python\","),
+        "{buck}"
+    );
+    assert!(!buck.contains("system_cxx_toolchain"), "{buck}");
+
+    // Up to date: --check is 0 and a second run writes nothing.
+    let before = snapshot(root);
+    let check = generate(root, &["--check"]);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    assert_ok(&generate(root, &[]));
+    assert_eq!(snapshot(root), before);
+
+    // A package changes (a new store path once the lock follows): --check is 1, writes nothing.
+    let fake = root.join("fake-nixpkgs/flake.nix");
+    let changed = read(&fake).replace("wrap \"clang\"", "wrap \"clang-2\"");
+    std::fs::write(&fake, changed).unwrap();
+    nix_cmd(&nix, root, &["flake", "lock", "--update-input", "nixpkgs"]);
+    let before = snapshot(root);
+    let check = generate(root, &["--check"]);
+    let check_out = String::from_utf8_lossy(&check.stdout).into_owned();
+    assert_eq!(check.status.code(), Some(1), "{check_out}");
+    assert!(check_out.contains("-clang-2\""), "{check_out}");
+    assert_eq!(snapshot(root), before, "--check must not write");
+    assert_ok(&generate(root, &[]));
+    let check = generate(root, &["--check"]);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let clang = recorded_packages(root)
+        .into_iter()
+        .find(|(_, a, _)| a == "clang")
+        .unwrap();
+    assert_eq!(built_path(&nix, root, "clang"), clang.2);
+}
+
+#[test]
+fn without_nix_on_path_nix_pinned_fails_clearly_and_writes_nothing() {
+    let dir = copy_fixture("nix-pinned");
+    // flake.lock present, so the only thing missing is nix itself.
+    std::fs::write(dir.path().join("flake.lock"), "{}\n").unwrap();
+    let before = snapshot(dir.path());
+    let out = common::si_nixify(dir.path())
+        .env("PATH", "/nonexistent")
+        .args(["generate", "--nix-pinned", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("`nix` is not on PATH"), "{stderr}");
+    assert_eq!(snapshot(dir.path()), before);
+}
+
+#[test]
+fn without_flake_lock_nix_pinned_fails_naming_the_file() {
+    let dir = copy_fixture("nix-pinned");
+    let before = snapshot(dir.path());
+    let out = generate(dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error: flake.lock: --nix-pinned needs flake.lock"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(dir.path()), before);
+}
+
+#[test]
+fn si_fixture_without_flake_lock_is_refused_before_anything_runs() {
+    let dir = copy_fixture("si-latest");
+    let before = snapshot(dir.path());
+    let out = generate(dir.path(), &["--dry-run"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error: flake.lock: --nix-pinned needs flake.lock"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nix flake lock"), "{stderr}");
+    assert_eq!(snapshot(dir.path()), before);
+}
