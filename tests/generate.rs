@@ -437,3 +437,31 @@ fn buildozer_with_the_equivalent_edits_writes_the_same_file() {
         golden("si-latest")
     );
 }
+
+#[test]
+fn a_deno_toolchain_of_the_deno_binary_era_gets_deno_binary() {
+    // SI's deno_toolchain took `deno_binary` until mid 2025, `deno_exe` after: the attr the
+    // repo's own schema has is the one set.
+    let dir = copy_fixture("si-older");
+    let rule = dir.path().join("prelude-si/deno/toolchain.bzl");
+    let text = std::fs::read_to_string(&rule)
+        .unwrap()
+        .replace("deno_exe", "deno_binary");
+    std::fs::write(&rule, text).unwrap();
+    let out = run(dir.path(), &["generate", "--no-flake"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let buck = std::fs::read_to_string(dir.path().join("toolchains/BUCK")).unwrap();
+    assert!(buck.contains("deno_binary = \"deno\""), "{buck}");
+    assert!(!buck.contains("deno_exe"), "{buck}");
+    assert_eq!(
+        run(dir.path(), &["generate", "--no-flake", "--check"])
+            .status
+            .code(),
+        Some(0)
+    );
+}
