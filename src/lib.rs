@@ -7,6 +7,7 @@
 pub mod clean;
 pub mod cli;
 pub mod doctor;
+pub mod downloads;
 pub mod error;
 pub mod flake;
 pub mod inventory;
