@@ -8,6 +8,8 @@
 pub mod clean;
 pub mod cli;
 pub mod doctor;
+#[cfg(feature = "eval")]
+pub mod downloads;
 pub mod error;
 pub mod flake;
 pub mod inputs;

@@ -1,0 +1,354 @@
+//! Which rules download, found by what their implementations do rather than by their names.
+//!
+//! A rule downloads when its `impl` calls `ctx.actions.download_file(…)`, directly, through
+//! helper functions (in the same file or loaded), or through a rule it instantiates with
+//! `ctx.actions.anon_target(s)(…)`. A download inside a `ctx.actions.dynamic_output(f = …)`
+//! callback (or a `dynamic_actions(impl = …)` used through `dynamic_output_new`) happens at
+//! build time from data read then: such a rule is reported as dynamic, never passed over.
+//!
+//! This reads the parsed IR ([`crate::read::ir`]); it never runs anything.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use super::Site;
+use crate::read::ir::{Arg, Def, Expr, Module, Node, Stmt};
+use crate::read::Sources;
+
+/// What a rule's implementation does that matters here.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Behaviour {
+    /// The first `download_file` call reached from the implementation at analysis time.
+    pub download: Option<Site>,
+    /// A download reached only through a dynamic-output callback.
+    pub dynamic: Option<Dynamic>,
+}
+
+impl Behaviour {
+    pub fn downloads(&self) -> bool {
+        self.download.is_some() || self.dynamic.is_some()
+    }
+}
+
+/// A download made at build time, from inside a dynamic action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dynamic {
+    /// The `dynamic_output(…)` / `dynamic_output_new(…)` call.
+    pub registered_at: Site,
+    /// The `download_file` call inside the callback.
+    pub download: Site,
+    /// Attrs whose artifacts the callback reads (`dynamic = [ctx.attrs.manifest]`): the data
+    /// the URLs come from.
+    pub data_attrs: Vec<String>,
+}
+
+/// Functions are followed this deep; real helpers nest two or three levels.
+const MAX_DEPTH: u8 = 12;
+
+/// The behaviour of the rule whose `NAME = rule(…)` (or `anon_rule(…)`) call starts on
+/// `line` of `file`. `None` when no such call is there.
+pub fn of_rule_at(sources: &Sources, file: &Path, line: usize) -> Option<Behaviour> {
+    let module = sources.modules.get(file)?;
+    let impl_name = module.stmts.iter().find_map(|s| match s {
+        Stmt::Assign { value, .. } if module.line(value.span.start) == line => impl_of(value),
+        _ => None,
+    })?;
+    let mut walk = Walk {
+        sources,
+        seen: BTreeSet::new(),
+    };
+    Some(walk.function(module, &[], &impl_name, 0))
+}
+
+/// The behaviour of rule `name` as seen from `from` (following loads).
+pub fn of_rule(sources: &Sources, from: &Path, name: &str) -> Option<Behaviour> {
+    let (module, name) = sources.definition(from, name)?;
+    let line = module.line(module.top_level_value(&name)?.span.start);
+    of_rule_at(sources, &module.path.clone(), line)
+}
+
+/// `impl = f` of a `rule(…)`, `anon_rule(…)` or `dynamic_actions(…)` call.
+fn impl_of(value: &Node) -> Option<String> {
+    let (func, args) = value.as_named_call()?;
+    if !matches!(func, "rule" | "anon_rule" | "dynamic_actions") {
+        return None;
+    }
+    kwarg(args, "impl")?.as_ident().map(str::to_owned)
+}
+
+fn kwarg<'a>(args: &'a [Arg], name: &str) -> Option<&'a Node> {
+    args.iter()
+        .find(|a| a.name.as_deref() == Some(name))
+        .map(|a| &a.value)
+}
+
+struct Walk<'a> {
+    sources: &'a Sources,
+    /// (file, function) pairs already followed: recursion and diamonds end here.
+    seen: BTreeSet<(PathBuf, String)>,
+}
+
+impl<'a> Walk<'a> {
+    /// Follow function `name` as seen from `module`, inside a body whose nested `def`s are
+    /// `locals` (a callback defined inside the implementation is found there first).
+    fn function(
+        &mut self,
+        module: &'a Module,
+        locals: &[&'a Def],
+        name: &str,
+        depth: u8,
+    ) -> Behaviour {
+        if depth > MAX_DEPTH {
+            return Behaviour::default();
+        }
+        if let Some(def) = locals.iter().find(|d| d.name == name) {
+            return self.body(module, def, depth);
+        }
+        let Some((defining, their)) = self.sources.definition(&module.path, name) else {
+            return Behaviour::default();
+        };
+        if !self.seen.insert((defining.path.clone(), their.clone())) {
+            return Behaviour::default();
+        }
+        if let Some(def) = defining.def(&their) {
+            return self.body(defining, def, depth);
+        }
+        // `_fetch = rule(impl = …)` reached by name (an anon target's rule), or
+        // `_dyn = dynamic_actions(impl = …)` called to make a dynamic action.
+        match defining.top_level_value(&their) {
+            Some(value)
+                if value
+                    .as_named_call()
+                    .is_some_and(|(f, _)| f == "dynamic_actions") =>
+            {
+                let inner = impl_of(value).map(|i| self.function(defining, &[], &i, depth + 1));
+                as_dynamic(
+                    inner.unwrap_or_default(),
+                    defining.location_site(value),
+                    &[],
+                )
+            }
+            Some(value) => match impl_of(value) {
+                Some(i) => self.function(defining, &[], &i, depth + 1),
+                None => Behaviour::default(),
+            },
+            None => Behaviour::default(),
+        }
+    }
+
+    fn body(&mut self, module: &'a Module, def: &'a Def, depth: u8) -> Behaviour {
+        let locals: Vec<&Def> = def
+            .body
+            .iter()
+            .filter_map(|s| match s {
+                Stmt::Def(d) => Some(d),
+                _ => None,
+            })
+            .collect();
+        let mut found = Behaviour::default();
+        for node in def.body.iter().filter_map(statement_node) {
+            let mut calls = Vec::new();
+            node.walk(&mut |n| {
+                if let Expr::Call { func, args } = &n.expr {
+                    calls.push((n, func.as_ref(), args.as_slice()));
+                }
+            });
+            for (call, func, args) in calls {
+                let next = self.call(module, &locals, call, func, args, depth);
+                merge(&mut found, next);
+            }
+        }
+        found
+    }
+
+    /// What one call inside a function body leads to.
+    fn call(
+        &mut self,
+        module: &'a Module,
+        locals: &[&'a Def],
+        call: &Node,
+        func: &Node,
+        args: &'a [Arg],
+        depth: u8,
+    ) -> Behaviour {
+        match &func.expr {
+            Expr::Dot(_, method) if method == "download_file" => Behaviour {
+                download: Some(module.location_site(call)),
+                dynamic: None,
+            },
+            Expr::Dot(_, method) if method == "anon_target" || method == "anon_targets" => {
+                // The rule values passed in: `anon_target(_fetch, {…})`,
+                // `anon_targets([(_fetch, {…}), …])`.
+                let mut rules = Vec::new();
+                for a in args.iter().filter(|a| a.name.is_none()) {
+                    a.value.walk(&mut |n| {
+                        if let Some(id) = n.as_ident() {
+                            rules.push(id.to_owned());
+                        }
+                    });
+                }
+                let mut found = Behaviour::default();
+                for r in rules {
+                    merge(&mut found, self.function(module, locals, &r, depth + 1));
+                }
+                found
+            }
+            Expr::Dot(_, method) if method == "dynamic_output" => {
+                let Some(f) = kwarg(args, "f").and_then(Node::as_ident) else {
+                    return Behaviour::default();
+                };
+                let inner = self.function(module, locals, f, depth + 1);
+                let data = kwarg(args, "dynamic").map(ctx_attrs_in).unwrap_or_default();
+                as_dynamic(inner, module.location_site(call), &data)
+            }
+            Expr::Ident(name) => self.function(module, locals, name, depth + 1),
+            _ => Behaviour::default(),
+        }
+    }
+}
+
+/// A behaviour reached through a dynamic action: its downloads happen at build time.
+fn as_dynamic(inner: Behaviour, registered_at: Site, data_attrs: &[String]) -> Behaviour {
+    let download = inner
+        .download
+        .or_else(|| inner.dynamic.as_ref().map(|d| d.download.clone()));
+    Behaviour {
+        download: None,
+        dynamic: download.map(|download| Dynamic {
+            registered_at,
+            download,
+            data_attrs: data_attrs.to_vec(),
+        }),
+    }
+}
+
+fn merge(into: &mut Behaviour, other: Behaviour) {
+    if into.download.is_none() {
+        into.download = other.download;
+    }
+    if into.dynamic.is_none() {
+        into.dynamic = other.dynamic;
+    }
+}
+
+fn statement_node(stmt: &Stmt) -> Option<&Node> {
+    match stmt {
+        Stmt::Assign { value, .. } | Stmt::Expr(value) | Stmt::Return(Some(value)) => Some(value),
+        _ => None,
+    }
+}
+
+/// `X` of every `ctx.attrs.X` in an expression.
+fn ctx_attrs_in(node: &Node) -> Vec<String> {
+    let mut out = Vec::new();
+    node.walk(&mut |n| {
+        if let Expr::Dot(inner, attr) = &n.expr {
+            if matches!(&inner.expr, Expr::Dot(_, a) if a == "attrs") && !out.contains(attr) {
+                out.push(attr.clone());
+            }
+        }
+    });
+    out
+}
+
+trait LocationSite {
+    fn location_site(&self, node: &Node) -> Site;
+}
+
+impl LocationSite for Module {
+    fn location_site(&self, node: &Node) -> Site {
+        Site {
+            file: self.path.clone(),
+            line: self.line(node.span.start),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn sources(files: &[(&str, &str)]) -> Sources {
+        let modules: BTreeMap<PathBuf, Module> = files
+            .iter()
+            .map(|(p, t)| {
+                let path = PathBuf::from(p);
+                (path.clone(), Module::parse(&path, (*t).to_owned()).unwrap())
+            })
+            .collect();
+        let mut load_targets = BTreeMap::new();
+        for (path, m) in &modules {
+            for l in m.loads() {
+                let target = path
+                    .parent()
+                    .unwrap()
+                    .join(l.module.trim_start_matches(':'));
+                load_targets.insert((path.clone(), l.module.clone()), target);
+            }
+        }
+        Sources {
+            buck: PathBuf::from(files[0].0),
+            modules,
+            load_targets,
+        }
+    }
+
+    #[test]
+    fn download_through_a_loaded_helper() {
+        let s = sources(&[
+            (
+                "t/defs.bzl",
+                "load(\":util.bzl\", \"fetch\")\n\ndef _impl(ctx):\n    return fetch(ctx)\n\nr = rule(impl = _impl, attrs = {})\n",
+            ),
+            (
+                "t/util.bzl",
+                "def fetch(ctx):\n    out = ctx.actions.declare_output(\"x\")\n    ctx.actions.download_file(out.as_output(), ctx.attrs.url)\n    return out\n",
+            ),
+        ]);
+        let b = of_rule(&s, Path::new("t/defs.bzl"), "r").unwrap();
+        assert_eq!(
+            b.download,
+            Some(Site {
+                file: "t/util.bzl".into(),
+                line: 3
+            })
+        );
+        assert!(b.dynamic.is_none());
+    }
+
+    #[test]
+    fn a_rule_that_only_runs_tools_does_not_download() {
+        let s = sources(&[(
+            "t/defs.bzl",
+            "def _impl(ctx):\n    ctx.actions.run(cmd_args(\"tar\"), category = \"x\")\n    return []\n\nr = rule(impl = _impl)\n",
+        )]);
+        assert!(!of_rule(&s, Path::new("t/defs.bzl"), "r")
+            .unwrap()
+            .downloads());
+    }
+
+    #[test]
+    fn dynamic_actions_callback_download_is_dynamic() {
+        let s = sources(&[(
+            "t/defs.bzl",
+            "def _dyn(actions, manifest, out):\n    actions.download_file(out, \"u\")\n    return []\n\n_d = dynamic_actions(impl = _dyn, attrs = {})\n\ndef _impl(ctx):\n    ctx.actions.dynamic_output_new(_d(manifest = ctx.attrs.m))\n    return []\n\nr = rule(impl = _impl)\n",
+        )]);
+        let b = of_rule(&s, Path::new("t/defs.bzl"), "r").unwrap();
+        assert!(b.download.is_none());
+        let d = b.dynamic.unwrap();
+        assert_eq!(d.download.line, 2);
+        assert_eq!(d.registered_at.line, 5);
+    }
+
+    #[test]
+    fn recursion_ends() {
+        let s = sources(&[(
+            "t/defs.bzl",
+            "def a(ctx):\n    return b(ctx)\n\ndef b(ctx):\n    return a(ctx)\n\nr = rule(impl = a)\n",
+        )]);
+        assert!(!of_rule(&s, Path::new("t/defs.bzl"), "r")
+            .unwrap()
+            .downloads());
+    }
+}

@@ -1,0 +1,297 @@
+//! Downloads found by what they do, not by their names (issue 11, points 4 and 5).
+//!
+//! A download is a target whose rule is a native `http_archive`, `http_file` or
+//! `remote_file`, or a rule whose implementation calls `ctx.actions.download_file`
+//! (directly, through helpers, through an anon target: [`behaviour`]). Targets are found by
+//! evaluating the build files, so those made by macros (`rust_toolchains()`), by loops over
+//! release tables and by comprehensions are found as surely as those written out:
+//!
+//! - [`downloads`] evaluates with the `starlark` crate (Buck2's own interpreter) and recording
+//!   stand-ins for Buck2's globals ([`engine`], [`standins`]);
+//! - [`buck2::downloads`] asks a real `buck2` instead (`buck2 uquery … --output-all-attributes`
+//!   and `buck2 targets --stack`), when the caller has one.
+//!
+//! Either way the answer is an [`Evaluated`]: every target with its evaluated attrs, and every
+//! [`Download`] with its URLs, sha256, the file:line a person edits, and the targets that use
+//! it. A rule that downloads at build time from data it reads then (a dynamic action) is a
+//! [`Download`] too, with `dynamic` set and a warning: never passed over in silence.
+//!
+//! ```no_run
+//! # use si_nixify::{downloads, repo::Repo};
+//! let repo = Repo::discover(std::path::Path::new(".")).unwrap();
+//! let buck = repo.toolchains_file().unwrap();
+//! let found = downloads::downloads(&repo, &[buck], &downloads::Options::default()).unwrap();
+//! for d in &found.downloads {
+//!     println!("{}: {} {:?} {:?}", d.edit_at, d.label, d.urls, d.sha256);
+//! }
+//! ```
+
+pub mod behaviour;
+pub mod buck2;
+pub mod engine;
+pub mod standins;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::UserError;
+use crate::repo::Repo;
+pub use standins::EvaluatedTarget;
+
+/// A root-relative file and 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Site {
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+impl fmt::Display for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)
+    }
+}
+
+/// The machine `host_info()` describes while build files are evaluated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    /// Buck2's names: `linux`, `macos`, `windows`, `freebsd`.
+    pub os: String,
+    /// Buck2's names: `x86_64`, `aarch64`, …
+    pub arch: String,
+}
+
+impl Default for Host {
+    fn default() -> Host {
+        Host {
+            os: "linux".to_owned(),
+            arch: "x86_64".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub host: Host,
+}
+
+/// Everything the evaluation found.
+#[derive(Debug, Clone)]
+pub struct Evaluated {
+    pub targets: Vec<EvaluatedTarget>,
+    pub downloads: Vec<Download>,
+    /// Things the user should know: dynamic downloads, files whose rules could not be read.
+    pub warnings: Vec<String>,
+}
+
+/// How a download is made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Via {
+    /// Buck2's native `http_archive`, `http_file` or `remote_file`.
+    Native,
+    /// A rule of the repo whose implementation calls `download_file` there.
+    Rule { download_file: Site },
+    /// A download made at build time inside a dynamic action, from data read then: URLs and
+    /// sha256 are not known before the build.
+    Dynamic {
+        registered_at: Site,
+        download_file: Site,
+        /// Files the callback reads (the `dynamic = […]` attrs' values), root-relative.
+        data: Vec<PathBuf>,
+    },
+}
+
+/// One download.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Download {
+    pub label: String,
+    pub rule: String,
+    pub via: Via,
+    /// Empty when the URL is built inside the rule's implementation or at build time.
+    pub urls: Vec<String>,
+    pub sha256: Option<String>,
+    pub strip_prefix: Option<String>,
+    pub version: Option<String>,
+    /// The build file statement a person edits (the macro call, for a macro's downloads).
+    pub edit_at: Site,
+    /// The rule call itself.
+    pub rule_call: Site,
+    /// Labels of the targets whose attrs name this one (a downloading toolchain rule names
+    /// itself).
+    pub used_by: Vec<String>,
+}
+
+impl Download {
+    pub fn dynamic(&self) -> bool {
+        matches!(self.via, Via::Dynamic { .. })
+    }
+}
+
+/// Buck2's native rules that download.
+pub const NATIVE_DOWNLOAD_RULES: [&str; 3] = ["http_archive", "http_file", "remote_file"];
+
+/// Evaluate `build_files` (root-relative) and report their targets and downloads.
+///
+/// Errors are [`UserError`]s at the file:line the interpreter names (a syntax error, a load
+/// that does not resolve, a call that fails as it would in Buck2).
+pub fn downloads(
+    repo: &Repo,
+    build_files: &[PathBuf],
+    options: &Options,
+) -> Result<Evaluated, UserError> {
+    let eval = engine::evaluate(repo, build_files, &options.host)?;
+    let mut warnings: Vec<String> = eval
+        .unparsed
+        .iter()
+        .map(|(file, why)| {
+            format!(
+                "{}: rules defined here were not read for downloads: {why}",
+                file.display()
+            )
+        })
+        .collect();
+    let mut downloads = Vec::new();
+    for t in &eval.targets {
+        let via = match &t.rule_defined_at {
+            None if NATIVE_DOWNLOAD_RULES.contains(&t.rule.as_str()) => Some(Via::Native),
+            None => None,
+            Some(at) => {
+                behaviour::of_rule_at(&eval.sources, &at.file, at.line).and_then(|b| via_of(&b, t))
+            }
+        };
+        if let Some(via) = via {
+            downloads.push(download(t, via, &eval.targets));
+        }
+    }
+    for d in downloads.iter().filter(|d| d.dynamic()) {
+        warnings.push(format!(
+            "{}: `{}` downloads at build time from data it reads then (a dynamic action); its URLs and sha256 are not known before the build",
+            d.edit_at, d.label
+        ));
+    }
+    Ok(Evaluated {
+        targets: eval.targets,
+        downloads,
+        warnings,
+    })
+}
+
+fn via_of(b: &behaviour::Behaviour, t: &EvaluatedTarget) -> Option<Via> {
+    if let Some(at) = &b.download {
+        return Some(Via::Rule {
+            download_file: at.clone(),
+        });
+    }
+    let d = b.dynamic.as_ref()?;
+    let data = d
+        .data_attrs
+        .iter()
+        .filter_map(|a| t.attrs.get(a))
+        .flat_map(strings)
+        .filter(|s| !s.contains(':'))
+        .map(|s| t.package.join(s))
+        .collect();
+    Some(Via::Dynamic {
+        registered_at: d.registered_at.clone(),
+        download_file: d.download.clone(),
+        data,
+    })
+}
+
+fn download(t: &EvaluatedTarget, via: Via, all: &[EvaluatedTarget]) -> Download {
+    let text = |k: &str| t.attrs.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    let urls = match (t.attrs.get("urls"), text("url")) {
+        (Some(serde_json::Value::Array(list)), _) => list
+            .iter()
+            .filter_map(|u| u.as_str().map(str::to_owned))
+            .collect(),
+        (_, Some(url)) => vec![url],
+        _ => Vec::new(),
+    };
+    let mut used_by: Vec<String> = all
+        .iter()
+        .filter(|o| o.label != t.label && o.attrs.values().any(|v| names(v, t, &o.package)))
+        .map(|o| o.label.clone())
+        .collect();
+    if matches!(via, Via::Rule { .. } | Via::Dynamic { .. }) && used_by.is_empty() {
+        // A downloading rule nothing refers to is used as itself (a toolchain that fetches
+        // its own distribution).
+        used_by.push(t.label.clone());
+    }
+    Download {
+        label: t.label.clone(),
+        rule: t.rule.clone(),
+        via,
+        urls,
+        sha256: text("sha256"),
+        strip_prefix: text("strip_prefix"),
+        version: text("version"),
+        edit_at: t.call.clone(),
+        rule_call: t.rule_call.clone(),
+        used_by,
+    }
+}
+
+/// Every string inside a JSON value.
+fn strings(v: &serde_json::Value) -> Vec<&str> {
+    match v {
+        serde_json::Value::String(s) => vec![s.as_str()],
+        serde_json::Value::Array(items) => items.iter().flat_map(strings).collect(),
+        serde_json::Value::Object(map) => map.values().flat_map(strings).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether an attr value names target `t`: `":name"`, `"//pkg:name"`, `"cell//pkg:name"`,
+/// with an optional `[sub_target]`, or inside `$(location …)` / `$(exe …)`; `":name"` is
+/// resolved in the referring target's package, `from`.
+fn names(v: &serde_json::Value, t: &EvaluatedTarget, from: &Path) -> bool {
+    strings(v).into_iter().any(|s| {
+        let s = macro_argument(s).unwrap_or(s);
+        let s = s.split('[').next().unwrap_or(s);
+        let Some((package, name)) = s.rsplit_once(':') else {
+            return false;
+        };
+        if name != t.name {
+            return false;
+        }
+        match package.split_once("//") {
+            None => package.is_empty() && t.package == from,
+            Some((_, pkg)) => t.label.ends_with(&format!("//{pkg}:{name}")),
+        }
+    })
+}
+
+/// The target inside `$(location X)`, `$(exe X)` and the like.
+fn macro_argument(s: &str) -> Option<&str> {
+    let inner = s.strip_prefix("$(")?;
+    let inner = &inner[..inner.find(')')?];
+    inner.split_whitespace().nth(1)
+}
+
+/// Paths of the build files of a toolchains cell: the cell's build file and those of its
+/// sub-packages (directories holding a build file), in path order.
+pub fn cell_build_files(repo: &Repo, dir: &Path) -> Vec<PathBuf> {
+    let names = repo.buildfile_names();
+    let mut out = Vec::new();
+    let walker = ignore::WalkBuilder::new(repo.root.join(dir))
+        .hidden(false)
+        .git_ignore(false)
+        .sort_by_file_path(|a, b| a.cmp(b))
+        .build();
+    for entry in walker.flatten() {
+        if !entry.file_type().is_some_and(|t| t.is_dir()) {
+            continue;
+        }
+        if let Some(file) = names
+            .iter()
+            .map(|n| entry.path().join(n))
+            .find(|p| p.is_file())
+        {
+            out.push(repo.rel(&file).to_path_buf());
+        }
+    }
+    out
+}

@@ -1,0 +1,332 @@
+#![cfg(feature = "eval")]
+//! Downloads found by evaluating build files with the `starlark` crate and recording
+//! stand-ins for Buck2's globals (`si_nixify::downloads`): each fixture's README lists the
+//! downloads asserted here, with URL, sha256 and the file:line a person edits.
+
+use std::path::{Path, PathBuf};
+
+use si_nixify::downloads::{self, Download, Evaluated, Host, Options, Via};
+use si_nixify::repo::Repo;
+
+fn repo(fixture: &str) -> Repo {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(fixture);
+    Repo::open(dir.canonicalize().unwrap()).unwrap()
+}
+
+fn evaluate_with(fixture: &str, options: &Options) -> Evaluated {
+    let repo = repo(fixture);
+    let files = downloads::cell_build_files(&repo, &repo.toolchains_dir());
+    downloads::downloads(&repo, &files, options).unwrap_or_else(|e| panic!("{fixture}: {e}"))
+}
+
+fn evaluate(fixture: &str) -> Evaluated {
+    evaluate_with(fixture, &Options::default())
+}
+
+fn find<'a>(found: &'a Evaluated, label: &str) -> &'a Download {
+    found
+        .downloads
+        .iter()
+        .find(|d| d.label == label)
+        .unwrap_or_else(|| {
+            let labels: Vec<&str> = found.downloads.iter().map(|d| d.label.as_str()).collect();
+            panic!("no download {label}; found {labels:?}")
+        })
+}
+
+fn site(d: &Download) -> String {
+    d.edit_at.to_string()
+}
+
+#[test]
+fn release_table_macro_gives_one_download_per_row_at_the_macro_call() {
+    let found = evaluate("release-table-macro");
+    assert_eq!(found.downloads.len(), 3, "{:#?}", found.downloads);
+    for (platform, triple, sha) in [
+        (
+            "x86_64-linux",
+            "x86_64-unknown-linux-gnu",
+            "923b7a2f994b4a3d7b37787036ab2f198b48b75d2352d85e6239059aeb55da8a",
+        ),
+        (
+            "aarch64-linux",
+            "aarch64-unknown-linux-gnu",
+            "b943caac63e89f2710def9ac493faae8363c5e3db7cedd2987b656d76b888300",
+        ),
+        (
+            "aarch64-macos",
+            "aarch64-apple-darwin",
+            "89d49e53fb4f02f0aa2aa29911ad209c9d6406434bb87c02cf9f60c8beb1bf2b",
+        ),
+    ] {
+        let d = find(&found, &format!("toolchains//:rust-dist-{platform}"));
+        assert_eq!(d.rule, "http_archive");
+        assert_eq!(d.via, Via::Native);
+        assert_eq!(
+            d.urls,
+            [format!(
+                "https://static.rust-lang.org/dist/rust-1.92.0-{triple}.tar.xz"
+            )]
+        );
+        assert_eq!(d.sha256.as_deref(), Some(sha));
+        assert_eq!(
+            d.strip_prefix.as_deref(),
+            Some(format!("rust-1.92.0-{triple}").as_str())
+        );
+        assert_eq!(site(d), "toolchains/BUCK:6");
+        assert_eq!(d.rule_call.to_string(), "toolchains/rust_releases.bzl:31");
+        assert_eq!(d.used_by, [format!("toolchains//:rust-{platform}")]);
+    }
+    // The macro's other targets are recorded with their kinds, the alias's select as data.
+    let alias = found
+        .targets
+        .iter()
+        .find(|t| t.label == "toolchains//:rust")
+        .unwrap();
+    assert_eq!(alias.rule, "toolchain_alias");
+    assert!(
+        alias.attrs["actual"]["select"].is_object(),
+        "{:?}",
+        alias.attrs
+    );
+    let rules: Vec<&str> = found.targets.iter().map(|t| t.rule.as_str()).collect();
+    assert_eq!(
+        rules
+            .iter()
+            .filter(|r| **r == "_dist_rust_toolchain")
+            .count(),
+        3
+    );
+    assert!(rules.contains(&"system_python_bootstrap_toolchain"));
+}
+
+#[test]
+fn http_archive_written_out_with_a_formatted_url() {
+    let found = evaluate("http-archive-rust");
+    assert_eq!(found.downloads.len(), 1);
+    let d = find(&found, "toolchains//:rust-x86_64-linux");
+    assert_eq!(
+        d.urls,
+        ["https://static.rust-lang.org/dist/rust-1.92.0-x86_64-unknown-linux-gnu.tar.xz"]
+    );
+    assert_eq!(
+        d.sha256.as_deref(),
+        Some("e78ac8fe1e92b9c26dbc192d80b5e2ba79e6c6b6e2a7dcf876064d66941be35e")
+    );
+    assert_eq!(site(d), "toolchains/BUCK:11");
+    assert_eq!(d.used_by, ["toolchains//:rust"]);
+}
+
+#[test]
+fn custom_rule_downloading_through_a_helper() {
+    let found = evaluate("custom-download-rule");
+    assert_eq!(found.downloads.len(), 1, "{:#?}", found.downloads);
+    let d = find(&found, "toolchains//:node-dist");
+    assert_eq!(d.rule, "node_dist");
+    assert_eq!(
+        d.via,
+        Via::Rule {
+            download_file: site_of("toolchains/node.bzl", 7)
+        }
+    );
+    assert_eq!(
+        d.sha256.as_deref(),
+        Some("98399f0dfe962cda022ceca5960e66d82c393ffe76928267ac8433fb5392ad91")
+    );
+    assert_eq!(d.version.as_deref(), Some("22.11.0"));
+    assert_eq!(site(d), "toolchains/BUCK:3");
+    assert_eq!(d.used_by, ["toolchains//:node"]);
+    // The toolchain rule that only reads the archive is no download.
+    assert!(found.downloads.iter().all(|d| d.rule != "node_toolchain"));
+}
+
+#[test]
+fn anon_target_download_is_the_toolchain_itself() {
+    let found = evaluate("anon-target-download");
+    assert_eq!(found.downloads.len(), 1);
+    let d = find(&found, "toolchains//:deno");
+    assert_eq!(
+        d.via,
+        Via::Rule {
+            download_file: site_of("toolchains/deno.bzl", 5)
+        }
+    );
+    assert_eq!(
+        d.sha256.as_deref(),
+        Some("9c4aa72c3ae85c3c3959927e35a1fac4c6a7d94f2183b9fb98da715fe5b65068")
+    );
+    assert_eq!(site(d), "toolchains/BUCK:3");
+    assert_eq!(d.used_by, ["toolchains//:deno"]);
+}
+
+#[test]
+fn dynamic_stage0_is_named_with_a_warning_and_its_data_file() {
+    let found = evaluate("dynamic-stage0");
+    assert_eq!(found.downloads.len(), 1);
+    let d = find(&found, "toolchains//:stage0");
+    assert!(d.dynamic());
+    assert_eq!(
+        d.via,
+        Via::Dynamic {
+            registered_at: site_of("toolchains/stage0.bzl", 19),
+            download_file: site_of("toolchains/stage0.bzl", 16),
+            data: vec![PathBuf::from("toolchains/stage0.txt")],
+        }
+    );
+    assert!(d.urls.is_empty());
+    assert_eq!(site(d), "toolchains/BUCK:3");
+    assert!(
+        found
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("toolchains/BUCK:3:") && w.contains("dynamic action")),
+        "{:?}",
+        found.warnings
+    );
+}
+
+#[test]
+fn era_2023_string_annotations_evaluate() {
+    let found = evaluate("era-2023-eval");
+    assert_eq!(found.downloads.len(), 1);
+    let d = find(&found, "toolchains//:clang-dist");
+    assert_eq!(d.urls, ["https://github.com/llvm/llvm-project/releases/download/llvmorg-16.0.4/clang+llvm-16.0.4-x86_64-linux-gnu-ubuntu-22.04.tar.xz"]);
+    assert_eq!(
+        d.sha256.as_deref(),
+        Some("64c53248bf81ff573fdfc50cf26868aa8d48e94a93eea1dd3e7e5af31a4be384")
+    );
+    assert_eq!(
+        d.via,
+        Via::Rule {
+            download_file: site_of("toolchains/clang_dist.bzl", 12)
+        }
+    );
+    assert_eq!(site(d), "toolchains/BUCK:6");
+    assert_eq!(d.used_by, ["toolchains//:cxx"]);
+}
+
+#[test]
+fn zero_argument_macro_renamed_load_and_comprehension() {
+    let found = evaluate("macro-fanout");
+    let mut labels: Vec<&str> = found.downloads.iter().map(|d| d.label.as_str()).collect();
+    labels.sort();
+    assert_eq!(
+        labels,
+        [
+            "toolchains//:serde-crate",
+            "toolchains//:smoltar-aarch64-unknown-linux-musl",
+            "toolchains//:smoltar-x86_64-unknown-linux-musl",
+            "toolchains//:wasm_tools_dist",
+            "toolchains//:wasm_tools_dist-adapter",
+        ],
+        "the unused helper and the unused rule must not be reported"
+    );
+
+    let wasm = find(&found, "toolchains//:wasm_tools_dist");
+    assert_eq!(wasm.urls, ["https://github.com/bytecodealliance/wasm-tools/releases/download/v1.252.0/wasm-tools-1.252.0-x86_64-linux.tar.gz"]);
+    assert_eq!(
+        wasm.sha256.as_deref(),
+        Some("097b1181d5b2bc3f2ebc44b4e72edf18308902023f1f1483a1a7dc1268ea988d")
+    );
+    assert_eq!(
+        wasm.strip_prefix.as_deref(),
+        Some("wasm-tools-1.252.0-x86_64-linux")
+    );
+    assert_eq!(site(wasm), "toolchains/BUCK:4");
+    assert_eq!(wasm.rule_call.to_string(), "toolchains/tools.bzl:22");
+    assert_eq!(wasm.used_by, ["toolchains//:wasm-tools"]);
+
+    let adapter = find(&found, "toolchains//:wasm_tools_dist-adapter");
+    assert_eq!(adapter.rule, "http_file");
+    assert_eq!(site(adapter), "toolchains/BUCK:4");
+    assert_eq!(adapter.rule_call.to_string(), "toolchains/tools.bzl:28");
+    assert_eq!(
+        adapter.sha256.as_deref(),
+        Some("447b27d25221a12afd2c0732f7c150833aad9a2af42ae36ccff9270f4c7559bf")
+    );
+    assert!(adapter.used_by.is_empty());
+
+    // `http_archive` in BUCK is the renamed `crate_download` macro, which calls the native rule.
+    let serde = find(&found, "toolchains//:serde-crate");
+    assert_eq!(serde.via, Via::Native);
+    assert_eq!(
+        serde.urls,
+        ["https://static.crates.io/crates/serde/serde-1.0.219.crate"]
+    );
+    assert_eq!(site(serde), "toolchains/BUCK:6");
+    assert_eq!(serde.rule_call.to_string(), "toolchains/crates.bzl:2");
+
+    let smoltar = find(&found, "toolchains//:smoltar-x86_64-unknown-linux-musl");
+    assert_eq!(
+        smoltar.urls,
+        ["https://github.com/thoughtpolice/smoltar/releases/download/v0/smoltar-x86_64-unknown-linux-musl"]
+    );
+    assert_eq!(
+        smoltar.sha256.as_deref(),
+        Some("3f727c5ada7a038f7e60afd003181779440fc11907cfece8a59c6be435ad3e67")
+    );
+    assert_eq!(site(smoltar), "toolchains/BUCK:16");
+    assert_eq!(
+        smoltar.via,
+        Via::Rule {
+            download_file: site_of("toolchains/tools.bzl", 15)
+        }
+    );
+}
+
+#[test]
+fn host_info_answers_for_the_chosen_host() {
+    let found = evaluate_with(
+        "macro-fanout",
+        &Options {
+            host: Host {
+                os: "macos".into(),
+                arch: "aarch64".into(),
+            },
+        },
+    );
+    let wasm = find(&found, "toolchains//:wasm_tools_dist");
+    assert_eq!(wasm.urls, ["https://github.com/bytecodealliance/wasm-tools/releases/download/v1.252.0/wasm-tools-1.252.0-aarch64-macos.tar.gz"]);
+}
+
+#[test]
+fn fixtures_without_downloads_report_none() {
+    let found = evaluate("system-only");
+    assert!(found.downloads.is_empty(), "{:#?}", found.downloads);
+    assert!(!found.targets.is_empty());
+}
+
+#[test]
+fn errors_are_located_and_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".buckconfig"), "[cells]\nroot = .\n").unwrap();
+    std::fs::create_dir(dir.path().join("toolchains")).unwrap();
+    let repo = Repo::open(dir.path().canonicalize().unwrap()).unwrap();
+    let cases = [
+        ("x = 1\nfoo(\n", "toolchains/BUCK:3"),
+        ("load(\":missing.bzl\", \"a\")\n", "toolchains/BUCK:1"),
+        ("x = 1\ny = {}[\"k\"]\n", "toolchains/BUCK:2"),
+        ("http_archive(urls = [])\n", "toolchains/BUCK:1"),
+        ("def f():\n    return f()\n\nf()\n", "toolchains/BUCK:"),
+    ];
+    for (text, at) in cases {
+        std::fs::write(dir.path().join("toolchains/BUCK"), text).unwrap();
+        let err = downloads::downloads(
+            &repo,
+            &[PathBuf::from("toolchains/BUCK")],
+            &Options::default(),
+        )
+        .expect_err(text);
+        let shown = err.to_string();
+        assert!(shown.starts_with(at), "{text:?} → {shown}");
+    }
+}
+
+fn site_of(file: &str, line: usize) -> downloads::Site {
+    downloads::Site {
+        file: file.into(),
+        line,
+    }
+}
