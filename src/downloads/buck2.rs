@@ -176,7 +176,7 @@ fn via(repo: &Repo, t: &EvaluatedTarget) -> Option<Via> {
             .contains(&t.rule.as_str())
             .then_some(Via::Native);
     };
-    let sources = Sources::read(repo, &at.file).ok()?;
+    let sources = Sources::read(repo, std::slice::from_ref(&at.file)).ok()?;
     let b = behaviour::of_rule(&sources, &at.file, &t.rule)?;
     super::via_of(&b, t)
 }

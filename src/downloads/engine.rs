@@ -77,8 +77,10 @@ pub fn evaluate(
         rules: recorder.rules.into_inner(),
         sources: Sources {
             buck: build_files.first().cloned().unwrap_or_default(),
+            builds: build_files.to_vec(),
             modules: parsed.into_inner(),
             load_targets: load_targets.into_inner(),
+            unreadable: Default::default(),
         },
         unparsed: unparsed.into_inner(),
     })

@@ -15,7 +15,6 @@
 
 use starlark_syntax::codemap::CodeMap;
 use starlark_syntax::lexer::{Lexer, Token};
-use starlark_syntax::syntax::Dialect;
 
 use super::ir::Span;
 
@@ -24,7 +23,7 @@ use super::ir::Span;
 pub fn annotation_spans(text: &str) -> Vec<Span> {
     let lexer = Lexer::new(
         text,
-        &Dialect::Extended,
+        &super::ir::buck2_dialect(),
         CodeMap::new(String::new(), text.to_owned()),
     );
     let tokens: Option<Vec<(usize, Token, usize)>> = lexer.map(Result::ok).collect();

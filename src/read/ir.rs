@@ -302,11 +302,20 @@ impl Module {
 
 pub use crate::text::read_text;
 
+/// Buck2's dialect: the extended one with f-strings, which Buck2 accepts in BUCK and .bzl
+/// files (thoughtpolice/a, wasmono use them).
+pub fn buck2_dialect() -> Dialect {
+    Dialect {
+        enable_f_strings: true,
+        ..Dialect::Extended
+    }
+}
+
 /// Today's dialect first; when that fails inside a type annotation, the same text with its
 /// annotations blanked. Any other failure is the file's own error, reported where it is.
 fn parse_any_era(path: &Path, text: &str) -> Result<AstModule, UserError> {
     let name = path.to_string_lossy();
-    let strict = match AstModule::parse(&name, text.to_owned(), &Dialect::Extended) {
+    let strict = match AstModule::parse(&name, text.to_owned(), &buck2_dialect()) {
         Ok(ast) => return Ok(ast),
         Err(e) => e,
     };
@@ -321,7 +330,7 @@ fn parse_any_era(path: &Path, text: &str) -> Result<AstModule, UserError> {
         return Err(syntax_error(path, &strict));
     }
     let blanked = super::era::blank(text, &annotations);
-    AstModule::parse(&name, blanked, &Dialect::Extended).map_err(|e| syntax_error(path, &e))
+    AstModule::parse(&name, blanked, &buck2_dialect()).map_err(|e| syntax_error(path, &e))
 }
 
 fn syntax_error(path: &Path, e: &starlark_syntax::Error) -> UserError {
@@ -492,6 +501,15 @@ mod tests {
                 .starts_with("t/BUCK:3:7: Starlark syntax error"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn f_strings_parse_as_buck2_reads_them() {
+        // thoughtpolice/a's buck/toolchains/deno/BUILD builds target names with f-strings.
+        let text =
+            "v = \"1.2\"\n[x(name = f\"deno-{v}\") for p in [\"a\"]]\ny(name = f\"t-{v}\")\n";
+        let m = Module::parse(Path::new("BUILD"), text.to_owned()).unwrap();
+        assert_eq!(m.stmts.len(), 3);
     }
 
     #[test]
