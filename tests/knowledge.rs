@@ -46,7 +46,8 @@ fn without_the_local_file_the_unknown_rules_are_left_alone_and_named() {
     std::fs::remove_dir_all(dir.path().join(".si-nixify")).unwrap();
     let before = snapshot(dir.path());
     let out = run(dir.path(), &["generate", "--no-flake"]);
-    assert_eq!(out.status.code(), Some(0));
+    // Downloads it cannot rewrite are never hidden: exit 1, each one listed.
+    assert_eq!(out.status.code(), Some(1));
     // The warnings are part of the report, after what changed and before the summary, each
     // naming file:line.
     let text = String::from_utf8(out.stdout).unwrap();
@@ -64,6 +65,24 @@ fn without_the_local_file_the_unknown_rules_are_left_alone_and_named() {
             .unwrap()
             .starts_with("nothing si-nixify knows how to change; 2 warnings above name"),
         "{text}"
+    );
+    assert!(
+        text.trim_end()
+            .ends_with("; 2 downloads left that si-nixify cannot rewrite (listed above, exit 1)"),
+        "{text}"
+    );
+    let json = run(dir.path(), &["generate", "--no-flake", "--json"]);
+    assert_eq!(json.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let left: Vec<(&str, u64)> = doc["downloads_left"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["rule"].as_str().unwrap(), d["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        left,
+        [("acme_fetch_node", 4), ("acme_hermetic_node_toolchain", 9)]
     );
     assert_eq!(
         snapshot(dir.path()),

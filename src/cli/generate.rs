@@ -109,11 +109,14 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
         Format::Github => report::github(&outcome.report(&inv), out)?,
         Format::Sarif => report::sarif(&outcome.report(&inv), out)?,
     }
-    Ok(if args.check && changed {
-        super::exit::DRIFT
-    } else {
-        super::exit::OK
-    })
+    // A download the rewrite leaves in place is never hidden: exit 1, each one listed.
+    Ok(
+        if (args.check && changed) || !inv.downloads_left.is_empty() {
+            super::exit::DRIFT
+        } else {
+            super::exit::OK
+        },
+    )
 }
 
 impl Outcome {
@@ -189,6 +192,17 @@ impl Outcome {
         }
         for w in &self.warnings() {
             out.push(report::Finding::from_warning(w, &main));
+        }
+        for d in &inv.downloads_left {
+            out.push(report::Finding::error(
+                "download-left",
+                &d.file.display().to_string(),
+                d.line.max(1),
+                format!(
+                    "`{}` (rule `{}`) still downloads: {}",
+                    d.target, d.rule, d.fix
+                ),
+            ));
         }
         out
     }
@@ -387,7 +401,12 @@ fn print_text(
         writeln!(out, "\n{} {n}", paint(style::HINT, "note:"))?;
     }
     super::scan::print_notices(&inv.version_drift, &o.warnings(), out)?;
-    writeln!(out, "\n{}", summary(o, &changed, args, wrote))
+    writeln!(
+        out,
+        "\n{}{}",
+        summary(o, &changed, args, wrote),
+        downloads_left_clause(inv)
+    )
 }
 
 /// `Changes to <file>:` and one line per change, with its target, line and reason.
@@ -423,6 +442,17 @@ fn print_file_changes(o: &Outcome, c: &FileChange, out: &mut impl Write) -> std:
         "Changes to"
     };
     section(out, &format!("{verb} {}:", c.path.display()), &rows)
+}
+
+/// `; 2 downloads left that si-nixify cannot rewrite (listed above)`, when there are any.
+fn downloads_left_clause(inv: &Scan) -> String {
+    match inv.downloads_left.len() {
+        0 => String::new(),
+        n => format!(
+            "; {} left that si-nixify cannot rewrite (listed above, exit 1)",
+            count(n, "download", "downloads")
+        ),
+    }
 }
 
 /// The last line: what happened, or would have.
@@ -480,6 +510,7 @@ fn print_json(o: &Outcome, inv: &Scan, wrote: bool, out: &mut impl Write) -> any
         "devshell_additions": o.additions,
         "version_drift": inv.version_drift,
         "warnings": o.warnings(),
+        "downloads_left": inv.downloads_left,
         "notes": o.notes,
         "nix_pinned": o.pinned,
     });

@@ -40,6 +40,8 @@ pub struct Inventory {
     pub required_tools: Vec<RequiredTool>,
     /// The versions the download toolchains pin (or pinned, per `.si-nixify/pins.json`).
     pub pins: Vec<pins::Pin>,
+    /// Downloads the rewrite cannot remove (rules the knowledge base does not know).
+    pub downloads_left: Vec<DownloadLeft>,
     pub warnings: Vec<String>,
     /// `[external_cells]` and where their files were read from (rule schemas included).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -64,6 +66,7 @@ impl Inventory {
             remote_references: Vec::new(),
             required_tools: Vec::new(),
             pins: Vec::new(),
+            downloads_left: Vec::new(),
             warnings: Vec::new(),
             external_cells: Vec::new(),
             files_scanned: None,
@@ -199,7 +202,8 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
     current.extend(tool_pins);
     let pins = pins::merge(current, pins::recorded(&ctx.repo.root)?);
     let mut warnings = ctx.repo.warnings.clone();
-    warnings.extend(unknown_download_rules(&targets));
+    let downloads_left = unknown_download_rules(&targets);
+    warnings.extend(downloads_left.iter().map(download_left_warning));
     let (remote_references, unread) = remote_references(ctx);
     warnings.extend(unread);
     Ok(Inventory {
@@ -212,6 +216,7 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
         distributions,
         required_tools,
         pins,
+        downloads_left,
         warnings,
         external_cells: external_cells(&ctx.repo),
         files_scanned: None,
@@ -219,21 +224,45 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
     })
 }
 
+/// A download the rewrite leaves in place: never hidden, `generate` exits 1 over it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DownloadLeft {
+    pub file: PathBuf,
+    pub line: usize,
+    pub target: String,
+    pub rule: String,
+    /// What a person must do about it.
+    pub fix: String,
+}
+
 /// Rules that look like they download but the knowledge base does not know: left alone,
 /// and named so the user can teach the tool about them.
-fn unknown_download_rules(targets: &[Target]) -> Vec<String> {
+fn unknown_download_rules(targets: &[Target]) -> Vec<DownloadLeft> {
     targets
         .iter()
         .filter(|t| t.status == Status::Other)
         .filter(|t| looks_hermetic(&t.rule))
-        .map(|t| {
-            let place = format!("{}:{}", t.file.display(), t.line);
-            format!(
-                "{place}: `{}` looks like a download toolchain but the knowledge base does not know rule `{}`; it is left unchanged (teach it in .si-nixify/*.json)",
-                t.name, t.rule
-            )
+        .map(|t| DownloadLeft {
+            file: t.file.clone(),
+            line: t.line,
+            target: t.name.clone(),
+            rule: t.rule.clone(),
+            fix: format!(
+                "teach si-nixify rule `{}` in .si-nixify/*.json (see README, 'Teaching si-nixify a rule'), or rewrite the target onto tools from PATH by hand",
+                t.rule
+            ),
         })
         .collect()
+}
+
+fn download_left_warning(d: &DownloadLeft) -> String {
+    format!(
+        "{}:{}: `{}` looks like a download toolchain but the knowledge base does not know rule `{}`; it is left unchanged (teach it in .si-nixify/*.json)",
+        d.file.display(),
+        d.line,
+        d.target,
+        d.rule
+    )
 }
 
 pub fn looks_hermetic(rule: &str) -> bool {
