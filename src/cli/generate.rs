@@ -284,8 +284,8 @@ fn plan_all(inputs: &Inputs, inv: &Scan, args: &Args) -> Result<Outcome, UserErr
         })
         .collect();
     // The pins go with the deleted distribution targets: keep them for scan and doctor.
-    let current = pins::from_distributions(inv);
-    if !current.is_empty() && builds.iter().any(|p| !p.is_noop()) {
+    // (Pins read from the file are already in it; only the toolchains' own pins are news.)
+    if inv.pins.iter().any(|p| !p.recorded) && builds.iter().any(|p| !p.is_noop()) {
         let path = PathBuf::from(pins::PINS_FILE);
         let old = std::fs::read_to_string(ctx.repo.root.join(&path)).ok();
         let new = pins::render(&inv.pins);

@@ -278,11 +278,7 @@ pub fn unwrapped_replacements<'a>(
                 continue;
             };
             let nix = keep_version(&path, &u.instead, know);
-            let text = if el.text.trim().starts_with("pkgs.") {
-                format!("pkgs.{nix}")
-            } else {
-                nix.clone()
-            };
+            let text = spelled_like(&el.text, &nix);
             let addition = Addition {
                 nix,
                 binaries: vec![u.binary.clone()],
@@ -306,6 +302,15 @@ pub fn unwrapped_replacements<'a>(
         }
     }
     out
+}
+
+/// `attr` written the way the element it replaces was: with `pkgs.` when that had it.
+pub fn spelled_like(element: &str, attr: &str) -> String {
+    if element.trim().starts_with("pkgs.") {
+        format!("pkgs.{attr}")
+    } else {
+        attr.to_owned()
+    }
 }
 
 /// `llvmPackages_20.lld` with `llvmPackages.bintools` → `llvmPackages_20.bintools`.

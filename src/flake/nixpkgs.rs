@@ -121,13 +121,13 @@ pub fn release_for<'a>(
     if let Some(t) = lock.and_then(|l| l.last_modified) {
         if let Some(found) = releases
             .iter()
-            .filter(|r| r.released_unix() <= t)
-            .max_by_key(|r| r.released_unix())
+            .filter(|r| r.released_unix <= t)
+            .max_by_key(|r| r.released_unix)
         {
             return Some(found);
         }
     }
-    releases.iter().max_by_key(|r| r.released_unix())
+    releases.iter().max_by_key(|r| r.released_unix)
 }
 
 /// `nix eval` of `builtins.hasAttr` for each candidate on the locked source, offline.

@@ -33,12 +33,10 @@ pub fn element_edits(flake: &Flake, drifts: &[Drift]) -> Vec<Edit> {
         if text.contains(|c: char| c.is_whitespace() || "({[".contains(c)) {
             continue; // an expression, not an attribute: leave it to a person
         }
-        let new = if text.starts_with("pkgs.") {
-            format!("pkgs.{attr}")
-        } else {
-            attr.clone()
-        };
-        out.push(Edit::replace(element.span, new));
+        out.push(Edit::replace(
+            element.span,
+            super::devshell::spelled_like(text, attr),
+        ));
     }
     out
 }

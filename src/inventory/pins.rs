@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Distribution, Inventory, Status, Target};
+use super::{Distribution, Status, Target};
 use crate::error::{Location, UserError};
 
 /// Where the pins are kept, relative to the repo root.
@@ -50,10 +50,6 @@ struct PinsFile {
 const COMMENT: &str = "Written by `si-nixify generate`: the versions the deleted download toolchains pinned, so `scan` and `doctor` keep reporting drift. Edit a version to change what the devshell is checked against; delete the file to stop.";
 
 /// Each family's pin from the distributions its hermetic toolchains use (first one wins).
-pub fn from_distributions(inv: &Inventory) -> Vec<Pin> {
-    from_distributions_of(&inv.targets, &inv.distributions)
-}
-
 pub fn from_distributions_of(targets: &[Target], distributions: &[Distribution]) -> Vec<Pin> {
     let mut out: Vec<Pin> = Vec::new();
     for t in targets.iter().filter(|t| t.status == Status::Hermetic) {

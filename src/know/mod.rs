@@ -265,12 +265,6 @@ pub struct NixpkgsRelease {
     pub attrs: Vec<String>,
 }
 
-impl NixpkgsRelease {
-    pub fn released_unix(&self) -> i64 {
-        self.released_unix
-    }
-}
-
 /// A flag that makes a toolchain call one more binary (`-fuse-ld=lld` → `ld.lld`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
