@@ -8,7 +8,6 @@
 pub mod clean;
 pub mod cli;
 pub mod doctor;
-#[cfg(feature = "eval")]
 pub mod downloads;
 pub mod error;
 pub mod flake;

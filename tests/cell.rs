@@ -535,3 +535,114 @@ fn a_loaded_file_that_does_not_parse_is_an_error_naming_it_when_its_content_is_n
         "{err}"
     );
 }
+
+#[test]
+fn a_prelude_submodule_not_checked_out_is_read_as_unavailable_and_its_alias_of_downloads_goes() {
+    let dir = copy_fixture("submodule-prelude");
+    let doc = scan_json(dir.path());
+    let prelude = doc["external_cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["cell"] == "prelude")
+        .unwrap_or_else(|| panic!("no prelude in {}", doc["external_cells"]));
+    assert_eq!(
+        prelude["origin"],
+        "git submodule https://github.com/facebook/buck2-prelude.git"
+    );
+    assert!(prelude["read_from"].is_null());
+    generate_ok(dir.path(), &["--no-flake"]);
+    let out = read(&dir.path().join("toolchains/TARGETS"));
+    for gone in [
+        "download_zig_distribution",
+        "alias(",
+        "cxx_zig_toolchain",
+        ":zig",
+    ] {
+        assert!(!out.contains(gone), "`{gone}` left in:\n{out}");
+    }
+    assert!(
+        out.contains("system_cxx_toolchain(\n    name = \"cxx\","),
+        "{out}"
+    );
+    let again = generate_ok(dir.path(), &["--no-flake", "--check"]);
+    assert!(again.stderr.is_empty() || !String::from_utf8_lossy(&again.stderr).contains("error"));
+}
+
+#[test]
+fn a_missing_load_in_a_checked_out_cell_is_still_bad_input() {
+    // Only a submodule that is not checked out is read as unavailable: a cell with files
+    // whose loaded file is missing stays an error at the load.
+    let dir = copy_fixture("submodule-prelude");
+    std::fs::create_dir_all(dir.path().join("prelude/toolchains")).unwrap();
+    std::fs::write(dir.path().join("prelude/toolchains/python.bzl"), "x = 1\n").unwrap();
+    assert_refused(
+        dir.path(),
+        "toolchains/TARGETS:1:6: load of `@prelude//toolchains/cxx/zig:defs.bzl`",
+    );
+}
+
+#[test]
+fn a_same_named_rule_of_another_repo_is_not_mistaken_for_the_known_one() {
+    // WebAssembly/wasi-testsuite's own `hermetic_rust_toolchain` takes `host_distribution`,
+    // not the `distribution` of SI's rule the knowledge base describes: left alone, its
+    // downloads listed, exit 1 — never an error on a valid repo.
+    let dir = copy_fixture("http-archive-rust");
+    let buck = dir.path().join("toolchains/BUCK");
+    let bzl = dir.path().join("toolchains/rust_dist.bzl");
+    for file in [&buck, &bzl] {
+        let text = read(file)
+            .replace("rust_dist_toolchain", "hermetic_rust_toolchain")
+            .replace("distribution", "host_distribution");
+        std::fs::write(file, text).unwrap();
+    }
+    let before = snapshot(dir.path());
+    let out = run(dir.path(), &["generate", "--no-flake", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let left = doc["downloads_left"].as_array().unwrap();
+    assert!(
+        left.iter().any(|d| d["urls"][0]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://static.rust-lang.org/dist/rust-1.92.0"))),
+        "{left:?}"
+    );
+    assert_eq!(snapshot(dir.path()), before);
+}
+
+#[test]
+fn a_toolchains_tool_downloaded_in_another_package_is_found_through_its_attrs() {
+    let dir = copy_fixture("tools-outside-cell");
+    let doc = scan_json(dir.path());
+    let downloads = doc["downloads"].as_array().unwrap();
+    assert_eq!(downloads.len(), 1, "{downloads:?}");
+    let d = &downloads[0];
+    assert_eq!(d["label"], "root//stage0:rustc-dist");
+    assert_eq!(
+        d["urls"][0],
+        "https://static.rust-lang.org/dist/rustc-1.91.0-x86_64-unknown-linux-gnu.tar.xz"
+    );
+    assert_eq!(d["strip_prefix"], "rustc-1.91.0-x86_64-unknown-linux-gnu");
+    assert_eq!(d["edit_at"]["file"], "stage0/BUCK");
+    assert_eq!(d["edit_at"]["line"], 3);
+    assert_eq!(d["toolchains"][0], "toolchains//:rust");
+    let before = snapshot(dir.path());
+    let out = run(dir.path(), &["generate", "--no-flake"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a download left is never 'nothing to do'"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("stage0/BUCK:3: `root//stage0:rustc-dist` downloads https://static.rust-lang.org/dist/rustc-1.91.0")
+            && text.contains("for toolchains//:rust"),
+        "{text}"
+    );
+    assert_eq!(snapshot(dir.path()), before);
+}

@@ -227,7 +227,49 @@ fn print_head(inv: &Inventory, out: &mut impl Write) -> std::io::Result<()> {
         }
     }
     section(out, "Distributions (downloaded archives):", &dists)?;
-    section(out, "Artifacts:", &artifacts)
+    section(out, "Artifacts:", &artifacts)?;
+    section(
+        out,
+        "Downloads (every one the build files make, found by evaluating them):",
+        &downloads_table(inv),
+    )
+}
+
+/// One row a download: where it is made, the target, its rule, what it fetches, who uses it.
+fn downloads_table(inv: &Inventory) -> Table {
+    let mut rows = Table::new(2);
+    for d in &inv.downloads {
+        let what = match (d.urls.first(), d.dynamic()) {
+            (_, true) => "(at build time, from data read then)".to_owned(),
+            (Some(url), _) if d.urls.len() > 1 => format!("{url} (+{} mirrors)", d.urls.len() - 1),
+            (Some(url), _) => url.clone(),
+            (None, _) => "(URL built inside the rule)".to_owned(),
+        };
+        // The cell's targets that reach it (the toolchains downloading it), else its users.
+        let reach = if d.toolchains.is_empty() {
+            &d.used_by
+        } else {
+            &d.toolchains
+        };
+        let users = reach
+            .iter()
+            .filter(|u| **u != d.label)
+            .cloned()
+            .collect::<Vec<_>>();
+        let used = if users.is_empty() {
+            String::new()
+        } else {
+            format!("for {}", users.join(", "))
+        };
+        rows.row([
+            place(inv, &d.edit_at.file, d.edit_at.line),
+            d.label.clone(),
+            d.rule.clone(),
+            what,
+            used,
+        ]);
+    }
+    rows
 }
 
 /// A line of the main build file as itself; of another build file of the cell, `file:line`.
@@ -285,6 +327,14 @@ fn summary(inv: &Inventory) -> String {
         .filter(|t| t.status == inventory::Status::Hermetic)
         .count();
     let archives: usize = inv.distributions.iter().map(|d| d.artifacts.len()).sum();
+    let left = inv.downloads_left.len();
+    if hermetic == 0 && inv.distributions.is_empty() && left > 0 {
+        return format!(
+            "{} left that si-nixify cannot rewrite (see the warnings); {} from PATH",
+            count(left, "download", "downloads"),
+            count(inv.required_tools.len(), "tool", "tools")
+        );
+    }
     if hermetic == 0 && inv.distributions.is_empty() {
         return format!(
             "{} already on system toolchains; {} from PATH",
@@ -298,5 +348,11 @@ fn summary(inv: &Inventory) -> String {
         count(inv.distributions.len(), "distribution", "distributions"),
         count(archives, "archive", "archives"),
         count(inv.required_tools.len(), "tool", "tools")
-    )
+    ) + &match left {
+        0 => String::new(),
+        n => format!(
+            "; {} it cannot rewrite (see the warnings)",
+            count(n, "download", "downloads")
+        ),
+    }
 }

@@ -289,8 +289,10 @@ mod tests {
         }
         Sources {
             buck: PathBuf::from(files[0].0),
+            builds: vec![PathBuf::from(files[0].0)],
             modules,
             load_targets,
+            unreadable: Default::default(),
         }
     }
 

@@ -42,15 +42,17 @@ pub fn downloads(repo: &Repo, buck2: &Path, pattern: &str) -> Result<Evaluated, 
         .map(|(label, attrs)| target(repo, label, attrs, &stacks))
         .collect();
     let mut downloads = Vec::new();
-    for t in &targets {
+    let graph = super::graph::Graph::of(&targets);
+    for (i, t) in targets.iter().enumerate() {
         if let Some(via) = via(repo, t) {
-            downloads.push(super::download(t, via, &targets));
+            downloads.push(super::download(t, via, &targets, &graph, i));
         }
     }
     Ok(Evaluated {
         targets,
         downloads,
         warnings: Vec::new(),
+        failed: Vec::new(),
     })
 }
 

@@ -13,8 +13,7 @@ use std::path::{Path, PathBuf};
 use starlark::environment::{FrozenModule, Globals, Module};
 use starlark::eval::{Evaluator, FileLoader};
 use starlark::syntax::{AstModule, Dialect, DialectTypes};
-use starlark_syntax::codemap::Spanned;
-use starlark_syntax::syntax::ast::{AstStmt, ExprP, ParameterP, StmtP};
+use starlark_syntax::syntax::ast::{AstStmt, ExprP};
 use starlark_syntax::syntax::uniplate::Visit;
 
 use super::standins::{self, EvaluatedTarget, NativeFn, Opaque, Package, Recorder, RuleDef};
@@ -34,17 +33,25 @@ pub struct Evaluation {
     /// Files whose text the IR could not hold (the IR parser's dialect lacks a feature the
     /// file uses); their rules' behaviour is unknown.
     pub unparsed: Vec<(PathBuf, String)>,
+    /// Build files whose evaluation stopped, with why: the targets they made before the
+    /// error are in `targets`, the rest are unknown.
+    pub failed: Vec<(PathBuf, UserError)>,
 }
 
 /// Evaluate `build_files` (root-relative) in order.
+///
+/// A file `read` already holds is evaluated from that text (what the rest of the run sees,
+/// also when it is not what is on disk); any other file is read from disk.
 pub fn evaluate(
     repo: &Repo,
+    read: Option<&Sources>,
     build_files: &[PathBuf],
     host: &Host,
-) -> Result<Evaluation, UserError> {
+) -> Evaluation {
     let globals = standins::globals();
     let engine = Engine {
         repo,
+        read,
         global_names: globals.names().map(|n| n.as_str().to_owned()).collect(),
         recorder: Recorder {
             targets: RefCell::default(),
@@ -62,8 +69,35 @@ pub fn evaluate(
         load_targets: RefCell::default(),
         error: RefCell::default(),
     };
+    // One file that does not evaluate (a stand-in this evaluation lacks, a `fail()` taken on
+    // this host) leaves the others' targets known.
+    let mut failed = Vec::new();
     for file in build_files {
-        engine.eval_build_file(file)?;
+        if let Err(e) = engine.eval_build_file(file) {
+            failed.push((file.clone(), e));
+        }
+    }
+    // The toolchains' tools may come from targets elsewhere (dtolnay/buck2-rustc-bootstrap's
+    // `rust_toolchain` takes `rust//stage0:rustc`, whose package downloads): the packages
+    // their attrs name are evaluated too, and theirs in turn, as far as the graph goes.
+    let mut evaluated: BTreeSet<PathBuf> = build_files.iter().cloned().collect();
+    let mut followed = 0;
+    loop {
+        let next: BTreeSet<PathBuf> = engine.recorder.targets.borrow()[followed..]
+            .iter()
+            .flat_map(|t| named_packages(repo, t))
+            .filter(|f| !evaluated.contains(f))
+            .collect();
+        followed = engine.recorder.targets.borrow().len();
+        if next.is_empty() || evaluated.len() >= MAX_FOLLOWED_FILES {
+            break;
+        }
+        for file in next {
+            evaluated.insert(file.clone());
+            if let Err(e) = engine.eval_build_file(&file) {
+                failed.push((file, e));
+            }
+        }
     }
     let Engine {
         recorder,
@@ -72,7 +106,7 @@ pub fn evaluate(
         unparsed,
         ..
     } = engine;
-    Ok(Evaluation {
+    Evaluation {
         targets: recorder.targets.into_inner(),
         rules: recorder.rules.into_inner(),
         sources: Sources {
@@ -83,7 +117,38 @@ pub fn evaluate(
             unreadable: Default::default(),
         },
         unparsed: unparsed.into_inner(),
-    })
+        failed,
+    }
+}
+
+/// How many build files the dependency walk evaluates at most: a toolchain's tools are a
+/// few packages away, not the whole repo.
+const MAX_FOLLOWED_FILES: usize = 400;
+
+/// Build files of the packages `t`'s attrs name in other packages (`cell//pkg:x`,
+/// `//pkg:x`, inside `$(location …)` too), that exist and are not provided by Buck2 itself.
+fn named_packages(repo: &Repo, t: &EvaluatedTarget) -> Vec<PathBuf> {
+    let own_cell = t.label.split_once("//").map_or("", |(c, _)| c);
+    t.attrs
+        .values()
+        .flat_map(super::strings)
+        .filter_map(|s| {
+            let s = super::macro_argument(s).unwrap_or(s);
+            let (cell, rest) = s.split_once("//")?;
+            let (package, _) = rest.split_once(':')?;
+            let cell = if cell.is_empty() { own_cell } else { cell };
+            if repo.is_external_unavailable(&format!("@{cell}//{package}:x")) {
+                return None;
+            }
+            let dir = repo.cell_dir_from(own_cell, cell)?.join(package);
+            let names = repo.buildfile_names_of(repo.cell_name(cell));
+            names
+                .iter()
+                .map(|n| dir.join(n))
+                .find(|f| repo.root.join(f).is_file())
+        })
+        .filter(|f| f.parent() != Some(t.package.as_path()))
+        .collect()
 }
 
 /// Buck2's dialect: types are written but not checked (annotations name Buck2 types this
@@ -98,6 +163,7 @@ fn dialect() -> Dialect {
 
 struct Engine<'r> {
     repo: &'r Repo,
+    read: Option<&'r Sources>,
     globals: Globals,
     global_names: BTreeSet<String>,
     recorder: Recorder,
@@ -222,7 +288,11 @@ impl Engine<'_> {
             .unwrap_or_default();
         Module::with_temp_heap(|module| {
             for s in &symbols {
-                module.set(s, module.heap().alloc(NativeFn(s.clone())));
+                // `load("@prelude//:prelude.bzl", "native")` is Buck2's `native` itself.
+                match self.globals.iter().find(|(name, _)| name == s) {
+                    Some((_, global)) => module.set(s, global.to_value()),
+                    None => module.set(s, module.heap().alloc(NativeFn(s.clone()))),
+                }
             }
             module.freeze()
         })
@@ -231,7 +301,7 @@ impl Engine<'_> {
 
     /// Buck2 loads a `.json` file as a module whose one symbol, `value`, is the document.
     fn json_module(&self, path: &Path) -> Result<FrozenModule, UserError> {
-        let text = ir::read_text(&self.repo.root, path)?;
+        let text = self.text_of(path)?;
         let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
             UserError::new(format!("invalid JSON: {e}")).at(Location {
                 file: path.to_path_buf(),
@@ -246,10 +316,18 @@ impl Engine<'_> {
         .map_err(|e| UserError::new(format!("cannot load `{}`: {e:?}", path.display())))
     }
 
+    fn text_of(&self, path: &Path) -> Result<String, UserError> {
+        match self.read.and_then(|s| s.modules.get(path)) {
+            Some(m) => Ok(m.text.clone()),
+            None => ir::read_text(&self.repo.root, path),
+        }
+    }
+
     fn eval_file(&self, path: &Path, kind: FileKind) -> Result<FrozenModule, UserError> {
-        let text = ir::read_text(&self.repo.root, path)?;
+        let text = self.text_of(path)?;
         let name = path.to_string_lossy();
-        let (text, ast) = parse_any_era(&name, text).map_err(|e| starlark_error(path, &e))?;
+        // Read as the IR reads it (earlier eras' annotations blanked when only that parses).
+        let (text, _) = ir::text_of_any_era(path, &text)?;
         // The IR (what `behaviour` reads) is parsed from the same text, lines unchanged.
         match ir::Module::parse(path, text.clone()) {
             Ok(m) => {
@@ -262,12 +340,8 @@ impl Engine<'_> {
         }
         // Annotations are blanked out before running: they name Buck2 types, and those of
         // 2023 (`ctx: "context"`, `[str]`) are no longer valid type expressions at all.
-        let ast = AstModule::parse(
-            &name,
-            without_annotations(&text, ast.statement()),
-            &dialect(),
-        )
-        .map_err(|e| starlark_error(path, &e))?;
+        let ast = AstModule::parse(&name, crate::read::without_annotations(&text), &dialect())
+            .map_err(|e| starlark_error(path, &e))?;
         let free = free_names(ast.statement(), &self.global_names);
         self.loading.borrow_mut().push(path.to_path_buf());
         let result = Module::with_temp_heap(|module| {
@@ -343,105 +417,4 @@ fn starlark_error(path: &Path, e: &starlark::Error) -> UserError {
     UserError::new(format!("evaluating Starlark: {}", e.without_diagnostic()))
         .at(at)
         .hint("si-nixify evaluates build files as Buck2 would, with stand-ins for Buck2's own globals; fix the code there, or report what Buck2 accepts and this did not")
-}
-
-/// Parse `text`; a type annotation of 2023 (`[str]`, `"context"`) that today's parser
-/// rejects is replaced by `_` and the parse retried: annotations are blanked before running
-/// anyway, and nothing reads them.
-fn parse_any_era(name: &str, mut text: String) -> Result<(String, AstModule), starlark::Error> {
-    for _ in 0..10_000 {
-        match AstModule::parse(name, text.clone(), &dialect()) {
-            Ok(ast) => return Ok((text, ast)),
-            Err(e) if e.to_string().contains("in type expression") => {
-                let Some(span) = e.span().map(|s| s.span) else {
-                    return Err(e);
-                };
-                let (start, mut end) = (span.begin().get() as usize, span.end().get() as usize);
-                // `Provider.type` is reported at `Provider`: the `.type` goes too.
-                if text.get(end..).is_some_and(|t| t.starts_with(".type")) {
-                    end += ".type".len();
-                }
-                if end <= start || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
-                    return Err(e);
-                }
-                let blank: String = text[start..end]
-                    .chars()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        if c == '\n' {
-                            c
-                        } else if i == 0 {
-                            '_'
-                        } else {
-                            ' '
-                        }
-                    })
-                    .collect();
-                text.replace_range(start..end, &blank);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    AstModule::parse(name, text.clone(), &dialect()).map(|ast| (text, ast))
-}
-
-/// `text` with every type annotation (`: T` of a parameter or assignment, `-> T` of a def)
-/// replaced by spaces, so that lines and columns stay where they were.
-fn without_annotations(text: &str, stmt: &AstStmt) -> String {
-    let mut blank: Vec<(usize, usize)> = Vec::new();
-    collect_annotations(text, stmt, &mut blank);
-    let mut bytes = text.as_bytes().to_vec();
-    for (start, end) in blank {
-        for b in bytes.get_mut(start..end).into_iter().flatten() {
-            if *b != b'\n' {
-                *b = b' ';
-            }
-        }
-    }
-    // Only whole annotations were blanked: they start and end at token boundaries, so the
-    // text stays UTF-8 (a multi-byte character inside a string annotation became spaces).
-    String::from_utf8(bytes).unwrap_or_else(|_| text.to_owned())
-}
-
-fn collect_annotations(text: &str, stmt: &AstStmt, out: &mut Vec<(usize, usize)>) {
-    match &stmt.node {
-        StmtP::Def(def) => {
-            for p in &def.params {
-                if let ParameterP::Normal(name, Some(ty), _)
-                | ParameterP::Args(name, Some(ty))
-                | ParameterP::KwArgs(name, Some(ty)) = &p.node
-                {
-                    out.push((name.end(), ty.end()));
-                }
-            }
-            if let Some(ty) = &def.return_type {
-                let start = ty.begin();
-                if let Some(arrow) = text.get(..start).and_then(|t| t.rfind("->")) {
-                    out.push((arrow, ty.end()));
-                }
-            }
-        }
-        StmtP::Assign(a) => {
-            if let Some(ty) = &a.ty {
-                out.push((a.lhs.end(), ty.end()));
-            }
-        }
-        _ => {}
-    }
-    stmt.visit_stmt(|s| collect_annotations(text, s, out));
-}
-
-/// Byte offsets of a parsed node.
-trait SpanOf {
-    fn begin(&self) -> usize;
-    fn end(&self) -> usize;
-}
-
-impl<T> SpanOf for Spanned<T> {
-    fn begin(&self) -> usize {
-        self.span.begin().get() as usize
-    }
-    fn end(&self) -> usize {
-        self.span.end().get() as usize
-    }
 }

@@ -20,7 +20,7 @@
 //! # use si_nixify::{downloads, repo::Repo};
 //! let repo = Repo::discover(std::path::Path::new(".")).unwrap();
 //! let buck = repo.toolchains_file().unwrap();
-//! let found = downloads::downloads(&repo, &[buck], &downloads::Options::default()).unwrap();
+//! let found = downloads::downloads(&repo, &[buck], &downloads::Options::default());
 //! for d in &found.downloads {
 //!     println!("{}: {} {:?} {:?}", d.edit_at, d.label, d.urls, d.sha256);
 //! }
@@ -29,6 +29,7 @@
 pub mod behaviour;
 pub mod buck2;
 pub mod engine;
+pub mod graph;
 pub mod standins;
 
 use std::fmt;
@@ -37,6 +38,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::UserError;
+use crate::read::Sources;
 use crate::repo::Repo;
 pub use standins::EvaluatedTarget;
 
@@ -83,6 +85,9 @@ pub struct Evaluated {
     pub downloads: Vec<Download>,
     /// Things the user should know: dynamic downloads, files whose rules could not be read.
     pub warnings: Vec<String>,
+    /// Build files whose evaluation stopped, with the located error: their downloads past
+    /// that point are unknown.
+    pub failed: Vec<(PathBuf, UserError)>,
 }
 
 /// How a download is made.
@@ -121,6 +126,9 @@ pub struct Download {
     /// Labels of the targets whose attrs name this one (a downloading toolchain rule names
     /// itself).
     pub used_by: Vec<String>,
+    /// The toolchains cell's targets that reach it, directly or through other targets'
+    /// attrs: the toolchains that would download it.
+    pub toolchains: Vec<String>,
 }
 
 impl Download {
@@ -134,14 +142,28 @@ pub const NATIVE_DOWNLOAD_RULES: [&str; 3] = ["http_archive", "http_file", "remo
 
 /// Evaluate `build_files` (root-relative) and report their targets and downloads.
 ///
-/// Errors are [`UserError`]s at the file:line the interpreter names (a syntax error, a load
-/// that does not resolve, a call that fails as it would in Buck2).
-pub fn downloads(
-    repo: &Repo,
-    build_files: &[PathBuf],
-    options: &Options,
-) -> Result<Evaluated, UserError> {
-    let eval = engine::evaluate(repo, build_files, &options.host)?;
+/// A build file that does not evaluate is in [`Evaluated::failed`] with a [`UserError`] at
+/// the file:line the interpreter names (a syntax error, a load that does not resolve, a call
+/// that fails as it would in Buck2); the other files' downloads are still found.
+pub fn downloads(repo: &Repo, build_files: &[PathBuf], options: &Options) -> Evaluated {
+    found_in(engine::evaluate(repo, None, build_files, &options.host))
+}
+
+/// [`downloads`] of the cell `sources` were read from, from the texts read: the build files
+/// the rest of the run works on.
+pub fn of_sources(repo: &Repo, sources: &Sources, options: &Options) -> Evaluated {
+    found_in(engine::evaluate(
+        repo,
+        Some(sources),
+        &sources.builds,
+        &options.host,
+    ))
+}
+
+fn found_in(eval: engine::Evaluation) -> Evaluated {
+    let cell = &eval.sources.builds;
+    let mut behaviours: std::collections::BTreeMap<Site, Option<behaviour::Behaviour>> =
+        Default::default();
     let mut warnings: Vec<String> = eval
         .unparsed
         .iter()
@@ -153,16 +175,23 @@ pub fn downloads(
         })
         .collect();
     let mut downloads = Vec::new();
-    for t in &eval.targets {
+    let graph = graph::Graph::of(&eval.targets);
+    for (i, t) in eval.targets.iter().enumerate() {
         let via = match &t.rule_defined_at {
             None if NATIVE_DOWNLOAD_RULES.contains(&t.rule.as_str()) => Some(Via::Native),
             None => None,
             Some(at) => {
-                behaviour::of_rule_at(&eval.sources, &at.file, at.line).and_then(|b| via_of(&b, t))
+                // Read once per rule, not per target: a BUCK file may call one rule 10⁵ times.
+                let b = behaviours
+                    .entry(at.clone())
+                    .or_insert_with(|| behaviour::of_rule_at(&eval.sources, &at.file, at.line));
+                b.as_ref().and_then(|b| via_of(b, t))
             }
         };
         if let Some(via) = via {
-            downloads.push(download(t, via, &eval.targets));
+            let mut d = download(t, via, &eval.targets, &graph, i);
+            d.toolchains = graph::in_cell(&eval.targets, &graph.reaching(i), cell);
+            downloads.push(d);
         }
     }
     for d in downloads.iter().filter(|d| d.dynamic()) {
@@ -171,11 +200,12 @@ pub fn downloads(
             d.edit_at, d.label
         ));
     }
-    Ok(Evaluated {
+    Evaluated {
         targets: eval.targets,
         downloads,
         warnings,
-    })
+        failed: eval.failed,
+    }
 }
 
 fn via_of(b: &behaviour::Behaviour, t: &EvaluatedTarget) -> Option<Via> {
@@ -200,7 +230,14 @@ fn via_of(b: &behaviour::Behaviour, t: &EvaluatedTarget) -> Option<Via> {
     })
 }
 
-fn download(t: &EvaluatedTarget, via: Via, all: &[EvaluatedTarget]) -> Download {
+/// Download `t` (target `i` of `all`, whose attrs `graph` holds).
+fn download(
+    t: &EvaluatedTarget,
+    via: Via,
+    all: &[EvaluatedTarget],
+    graph: &graph::Graph,
+    i: usize,
+) -> Download {
     let text = |k: &str| t.attrs.get(k).and_then(|v| v.as_str()).map(str::to_owned);
     let urls = match (t.attrs.get("urls"), text("url")) {
         (Some(serde_json::Value::Array(list)), _) => list
@@ -210,10 +247,11 @@ fn download(t: &EvaluatedTarget, via: Via, all: &[EvaluatedTarget]) -> Download 
         (_, Some(url)) => vec![url],
         _ => Vec::new(),
     };
-    let mut used_by: Vec<String> = all
+    let mut used_by: Vec<String> = graph
+        .users(i)
         .iter()
-        .filter(|o| o.label != t.label && o.attrs.values().any(|v| names(v, t, &o.package)))
-        .map(|o| o.label.clone())
+        .map(|&u| all[u].label.clone())
+        .filter(|l| *l != t.label)
         .collect();
     if matches!(via, Via::Rule { .. } | Via::Dynamic { .. }) && used_by.is_empty() {
         // A downloading rule nothing refers to is used as itself (a toolchain that fetches
@@ -231,11 +269,12 @@ fn download(t: &EvaluatedTarget, via: Via, all: &[EvaluatedTarget]) -> Download 
         edit_at: t.call.clone(),
         rule_call: t.rule_call.clone(),
         used_by,
+        toolchains: Vec::new(),
     }
 }
 
 /// Every string inside a JSON value.
-fn strings(v: &serde_json::Value) -> Vec<&str> {
+pub(crate) fn strings(v: &serde_json::Value) -> Vec<&str> {
     match v {
         serde_json::Value::String(s) => vec![s.as_str()],
         serde_json::Value::Array(items) => items.iter().flat_map(strings).collect(),
@@ -244,28 +283,8 @@ fn strings(v: &serde_json::Value) -> Vec<&str> {
     }
 }
 
-/// Whether an attr value names target `t`: `":name"`, `"//pkg:name"`, `"cell//pkg:name"`,
-/// with an optional `[sub_target]`, or inside `$(location …)` / `$(exe …)`; `":name"` is
-/// resolved in the referring target's package, `from`.
-fn names(v: &serde_json::Value, t: &EvaluatedTarget, from: &Path) -> bool {
-    strings(v).into_iter().any(|s| {
-        let s = macro_argument(s).unwrap_or(s);
-        let s = s.split('[').next().unwrap_or(s);
-        let Some((package, name)) = s.rsplit_once(':') else {
-            return false;
-        };
-        if name != t.name {
-            return false;
-        }
-        match package.split_once("//") {
-            None => package.is_empty() && t.package == from,
-            Some((_, pkg)) => t.label.ends_with(&format!("//{pkg}:{name}")),
-        }
-    })
-}
-
 /// The target inside `$(location X)`, `$(exe X)` and the like.
-fn macro_argument(s: &str) -> Option<&str> {
+pub(crate) fn macro_argument(s: &str) -> Option<&str> {
     let inner = s.strip_prefix("$(")?;
     let inner = &inner[..inner.find(')')?];
     inner.split_whitespace().nth(1)

@@ -218,12 +218,54 @@ impl<'v> StarlarkValue<'v> for Opaque {
         Some(Ok(heap.alloc(self.clone())))
     }
 
-    fn bit_or(&self, _other: Value<'v>, heap: Heap<'v>) -> starlark::Result<Value<'v>> {
-        Ok(heap.alloc(self.clone()))
-    }
-
     fn equals(&self, other: Value<'v>) -> starlark::Result<bool> {
         Ok(Opaque::from_value(other).is_some_and(|o| o.0 == self.0))
+    }
+
+    // A Buck2 type used as a value (`provider(fields = {"a": dict[str, Artifact]})`): any.
+    // (`A | B` then is the union type starlark derives from this.)
+    fn eval_type(&self) -> Option<starlark::typing::Ty> {
+        Some(starlark::typing::Ty::any())
+    }
+}
+
+/// What `provider()` returns: calling it gives a struct of the fields passed.
+#[derive(Debug, ProvidesStaticType, Allocative, Clone, Serialize)]
+pub struct ProviderType;
+starlark_simple_value!(ProviderType);
+
+impl fmt::Display for ProviderType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<provider>")
+    }
+}
+
+#[starlark_value(type = "provider_callable")]
+impl<'v> StarlarkValue<'v> for ProviderType {
+    fn invoke(
+        &self,
+        _me: Value<'v>,
+        args: &Arguments<'v, '_>,
+        eval: &mut Evaluator<'v, '_, '_>,
+    ) -> starlark::Result<Value<'v>> {
+        let fields = args.names_map()?;
+        Ok(eval.heap().alloc(AllocStruct(
+            fields.into_iter().map(|(k, v)| (k.as_str().to_owned(), v)),
+        )))
+    }
+
+    // `GccReleaseInfo.type` and the like.
+    fn get_attr(&self, attribute: &str, heap: Heap<'v>) -> Option<Value<'v>> {
+        Some(heap.alloc(Opaque(format!("provider.{attribute}"))))
+    }
+
+    fn has_attr(&self, _attribute: &str, _heap: Heap<'v>) -> bool {
+        true
+    }
+
+    // Used as a type (`list[GccReleaseInfo]`): any.
+    fn eval_type(&self) -> Option<starlark::typing::Ty> {
+        Some(starlark::typing::Ty::any())
     }
 }
 
@@ -342,12 +384,36 @@ impl<'v> StarlarkValue<'v> for NativeFn {
                     names.iter().map(|(k, v)| (k.as_str(), *v)).collect();
                 eval.eval_function(f.to_value(), &positional, &named)
             }
+            // A symbol of a file Buck2 provides itself (a bundled prelude, a cell not checked
+            // out) may be a function rather than a rule: called the way no rule is called
+            // (positional arguments, no `name`), it gives an opaque value. Buck2's own
+            // download rules are always rules.
+            None if !is_rule_call(args)?
+                && !super::NATIVE_DOWNLOAD_RULES.contains(&self.0.as_str()) =>
+            {
+                Ok(eval.heap().alloc(Opaque(format!("{}()", self.0))))
+            }
             None => {
                 recorder.record(&self.0, None, args, eval)?;
                 Ok(Value::new_none())
             }
         }
     }
+
+    // `LinkOrdering.values()`: an enum or struct of such a file.
+    fn get_attr(&self, attribute: &str, heap: Heap<'v>) -> Option<Value<'v>> {
+        Some(heap.alloc(Opaque(format!("{}.{attribute}", self.0))))
+    }
+
+    fn has_attr(&self, _attribute: &str, _heap: Heap<'v>) -> bool {
+        true
+    }
+}
+
+/// Whether a call looks like a rule's: keyword arguments only, one of them `name`.
+fn is_rule_call(args: &Arguments<'_, '_>) -> starlark::Result<bool> {
+    let names = args.names_map()?;
+    Ok(args.len()? == names.len() && names.keys().any(|k| k.as_str() == "name"))
 }
 
 /// `select({...})`, kept as data: `{"select": {condition: value}}`; `+` keeps both sides.
@@ -513,12 +579,14 @@ fn buck2_globals(builder: &mut GlobalsBuilder) {
         Ok(NoneType)
     }
 
-    /// `provider(fields = …)`, `attrs`, `transition`, …: Buck2 objects nothing here reads.
+    /// `provider(fields = …)`: a provider whose instances hold what they are given, for
+    /// release tables written as providers (concordia-fsae/firmware's `GccReleaseInfo(url =
+    /// …)`, whose fields a macro hands to `http_archive`).
     fn provider<'v>(
         #[starlark(args)] _args: UnpackTuple<Value<'v>>,
         #[starlark(kwargs)] _kwargs: SmallMap<String, Value<'v>>,
-    ) -> starlark::Result<Opaque> {
-        Ok(Opaque("provider".to_owned()))
+    ) -> starlark::Result<ProviderType> {
+        Ok(ProviderType)
     }
 }
 

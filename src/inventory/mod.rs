@@ -5,6 +5,7 @@
 
 pub mod all;
 pub mod distributions;
+pub mod left;
 pub mod pins;
 pub mod references;
 pub mod targets;
@@ -15,11 +16,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::downloads::{self, Download};
 use crate::error::UserError;
 use crate::know::Knowledge;
 use crate::read::{Module, Sources};
 use crate::repo::Repo;
 pub use distributions::{Artifact, Distribution};
+pub use left::DownloadLeft;
 pub use references::RemoteReference;
 pub use targets::{Status, Target};
 pub use tools::RequiredTool;
@@ -40,7 +43,11 @@ pub struct Inventory {
     pub required_tools: Vec<RequiredTool>,
     /// The versions the download toolchains pin (or pinned, per `.si-nixify/pins.json`).
     pub pins: Vec<pins::Pin>,
-    /// Downloads the rewrite cannot remove (rules the knowledge base does not know).
+    /// Every download of the cell, found by evaluating its build files: native
+    /// `http_archive`/`http_file`/`remote_file` targets and rules whose implementations call
+    /// `download_file`, written out or made by macros and loops.
+    pub downloads: Vec<Download>,
+    /// The downloads the rewrite leaves in place (`generate` exits 1 over them).
     pub downloads_left: Vec<DownloadLeft>,
     pub warnings: Vec<String>,
     /// `[external_cells]` and where their files were read from (rule schemas included).
@@ -66,6 +73,7 @@ impl Inventory {
             remote_references: Vec::new(),
             required_tools: Vec::new(),
             pins: Vec::new(),
+            downloads: Vec::new(),
             downloads_left: Vec::new(),
             warnings: Vec::new(),
             external_cells: Vec::new(),
@@ -162,7 +170,12 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
                     distributions::describe(&ctx.sources, &ctx.know, buck, call, t.line, &calls)?;
                 d.file = buck.path.clone();
                 distributions.push(d);
-            } else if let Some((family, rule)) = ctx.know.toolchains.get(call.rule) {
+            } else if let Some((family, rule)) = ctx
+                .know
+                .toolchains
+                .get(call.rule)
+                .filter(|_| t.status == Status::Hermetic)
+            {
                 distributions.extend(distributions::describe_macro(
                     &ctx.sources,
                     buck,
@@ -202,8 +215,10 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
     current.extend(tool_pins);
     let pins = pins::merge(current, pins::recorded(&ctx.repo.root)?);
     let mut warnings = ctx.repo.warnings.clone();
-    let downloads_left = unknown_download_rules(&targets);
-    warnings.extend(downloads_left.iter().map(download_left_warning));
+    let found = downloads::of_sources(&ctx.repo, &ctx.sources, &downloads::Options::default());
+    warnings.extend(found.failed.iter().map(|(file, e)| not_evaluated(file, e)));
+    let downloads_left = left::downloads_left(&targets, &found);
+    warnings.extend(downloads_left.iter().map(left::warning));
     let (remote_references, unread) = remote_references(ctx);
     warnings.extend(unread);
     Ok(Inventory {
@@ -216,60 +231,13 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
         distributions,
         required_tools,
         pins,
+        downloads: found.downloads,
         downloads_left,
         warnings,
         external_cells: external_cells(&ctx.repo),
         files_scanned: None,
         parse_failures: None,
     })
-}
-
-/// A download the rewrite leaves in place: never hidden, `generate` exits 1 over it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct DownloadLeft {
-    pub file: PathBuf,
-    pub line: usize,
-    pub target: String,
-    pub rule: String,
-    /// What a person must do about it.
-    pub fix: String,
-}
-
-/// Rules that look like they download but the knowledge base does not know: left alone,
-/// and named so the user can teach the tool about them.
-fn unknown_download_rules(targets: &[Target]) -> Vec<DownloadLeft> {
-    targets
-        .iter()
-        .filter(|t| t.status == Status::Other)
-        .filter(|t| looks_hermetic(&t.rule))
-        .map(|t| DownloadLeft {
-            file: t.file.clone(),
-            line: t.line,
-            target: t.name.clone(),
-            rule: t.rule.clone(),
-            fix: format!(
-                "teach si-nixify rule `{}` in .si-nixify/*.json (see README, 'Teaching si-nixify a rule'), or rewrite the target onto tools from PATH by hand",
-                t.rule
-            ),
-        })
-        .collect()
-}
-
-fn download_left_warning(d: &DownloadLeft) -> String {
-    format!(
-        "{}:{}: `{}` looks like a download toolchain but the knowledge base does not know rule `{}`; it is left unchanged (teach it in .si-nixify/*.json)",
-        d.file.display(),
-        d.line,
-        d.target,
-        d.rule
-    )
-}
-
-pub fn looks_hermetic(rule: &str) -> bool {
-    // Names are all there is to go on for a rule the knowledge base does not know.
-    ["download", "fetch", "hermetic", "_distribution", "_dist"]
-        .iter()
-        .any(|w| rule.contains(w))
 }
 
 /// References in every module read, plus the toolchains cell's other .bzl files; files that
@@ -296,6 +264,13 @@ fn remote_references(ctx: &Context) -> (Vec<RemoteReference>, Vec<String>) {
     }
     out.sort();
     (out, unread)
+}
+
+fn not_evaluated(file: &Path, e: &UserError) -> String {
+    format!(
+        "{} was not evaluated ({e}); downloads made there by macros or loops may be missing, the targets written out in it were read by name",
+        file.display()
+    )
 }
 
 fn not_needed(e: &UserError) -> String {

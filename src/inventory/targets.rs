@@ -119,8 +119,10 @@ pub fn classify(module: &Module, know: &Knowledge) -> Vec<Target> {
         .filter(|c| know.distributions.contains_key(c.rule))
         .filter_map(|c| c.name())
         .collect();
-    let fetched = fetched_only_by_distributions(&calls, know, &dist_names);
+    let mut fetched = fetched_only_by_distributions(&calls, know, &dist_names);
     dist_names.extend(fetched.iter().map(|(name, _)| *name));
+    let aliases = aliases_of_distributions(&calls, know, &mut dist_names);
+    fetched.extend(aliases);
     calls
         .iter()
         .enumerate()
@@ -133,6 +135,54 @@ pub fn classify(module: &Module, know: &Knowledge) -> Vec<Target> {
             t
         })
         .collect()
+}
+
+/// `alias(actual = select({os: ":zig-x86_64-linux", …}))` whose every branch is a
+/// distribution (aherrmann/buck2-conan-toolchain-example): the alias picks a download, so it
+/// goes with them. Chains of such aliases too; each is added to `dist_names`.
+fn aliases_of_distributions<'a>(
+    calls: &[Call<'a>],
+    know: &Knowledge,
+    dist_names: &mut Vec<&'a str>,
+) -> Vec<(&'a str, Option<String>)> {
+    let mut out = Vec::new();
+    loop {
+        let found = calls.iter().find_map(|c| {
+            let name = c.name()?;
+            if !matches!(c.rule, "alias" | "toolchain_alias") || dist_names.contains(&name) {
+                return None;
+            }
+            let actuals: Vec<&str> = c
+                .kwarg("actual")?
+                .value
+                .strings()
+                .into_iter()
+                .filter_map(|s| s.as_str())
+                .filter(|s| s.contains(':') && !s.contains("//os:") && !s.contains("//cpu:"))
+                .collect();
+            let all_distributions = !actuals.is_empty()
+                && actuals.iter().all(|a| {
+                    referenced_target(a)
+                        .is_some_and(|r| dist_names.iter().any(|d| belongs_to(r, d)))
+                });
+            all_distributions.then(|| {
+                let first = referenced_target(actuals[0]).unwrap_or_default();
+                let family = calls
+                    .iter()
+                    .find(|d| d.name() == Some(first))
+                    .and_then(|d| know.family_of(d.rule))
+                    .map(str::to_owned);
+                (name, family)
+            })
+        });
+        match found {
+            Some(alias) => {
+                dist_names.push(alias.0);
+                out.push(alias);
+            }
+            None => return out,
+        }
+    }
 }
 
 /// Fetcher targets (`http_archive`) that distributions refer to and nothing else does, with
@@ -197,7 +247,11 @@ fn classify_call(
     };
     if know.distributions.contains_key(call.rule) {
         target.status = Status::Distribution;
-    } else if let Some((_, rule)) = know.toolchains.get(call.rule) {
+    } else if let Some((_, rule)) = know
+        .toolchains
+        .get(call.rule)
+        .filter(|(_, rule)| takes_its_distribution(call, rule))
+    {
         target.status = Status::Hermetic;
         target.replacement = Some(rule.replacement.rule.clone());
         target.distribution = rule
@@ -214,6 +268,16 @@ fn classify_call(
         target.status = Status::System;
     }
     target
+}
+
+/// Whether `call` is the rule the knowledge base describes, not another repo's rule of the
+/// same name: it is given its distribution through the attr the knowledge names
+/// (WebAssembly/wasi-testsuite's own `hermetic_rust_toolchain` takes `host_distribution`,
+/// SI's takes `distribution`).
+fn takes_its_distribution(call: &Call, rule: &crate::know::ToolchainRule) -> bool {
+    rule.distribution_attr
+        .as_deref()
+        .is_none_or(|attr| call.kwarg(attr).is_some())
 }
 
 /// The first distribution any string in the call's attrs refers to.

@@ -199,7 +199,12 @@ impl<'a> Planner<'a> {
             line,
             "deleted",
             format!("{}(...)", call.rule),
-            "downloads a pre-built archive; the devshell provides the tools instead".to_owned(),
+            if matches!(call.rule, "alias" | "toolchain_alias") {
+                "picked one of the deleted downloads per platform; nothing is left to pick"
+            } else {
+                "downloads a pre-built archive; the devshell provides the tools instead"
+            }
+            .to_owned(),
         );
         Ok(())
     }

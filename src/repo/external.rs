@@ -21,7 +21,15 @@ use super::BuckConfig;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     Bundled,
-    Git { origin: String, commit: String },
+    Git {
+        origin: String,
+        commit: String,
+    },
+    /// A cell of `[cells]` whose directory is a git submodule that is not checked out (empty
+    /// or absent): Buck2 would read it once `git submodule update --init` has run.
+    Submodule {
+        url: Option<String>,
+    },
 }
 
 /// Where the files of an external cell were found.
@@ -67,7 +75,33 @@ pub fn resolve(
         }
         out.insert(name.to_owned(), cell);
     }
+    for (name, path) in cells.iter() {
+        if out.contains_key(name) || has_files(&root.join(path)) {
+            continue;
+        }
+        if let Some(url) = submodule_at(root, path) {
+            out.insert(name.clone(), unavailable(Origin::Submodule { url }));
+        }
+    }
     out
+}
+
+/// The URL of the submodule `.gitmodules` declares at `path` (`Some(None)` when it declares
+/// one without a URL); `None` when `path` is no submodule. `.gitmodules` is git-config
+/// syntax, which the buckconfig reader reads as well (`[submodule "name"]`, `key = value`).
+fn submodule_at(root: &Path, path: &Path) -> Option<Option<String>> {
+    let text = std::fs::read_to_string(root.join(".gitmodules")).ok()?;
+    let modules = super::buckconfig::parse(&text, Path::new(".gitmodules")).ok()?;
+    let wanted = path.to_string_lossy();
+    modules
+        .sections
+        .iter()
+        .filter(|(section, _)| section.starts_with("submodule"))
+        .find(|(_, keys)| {
+            keys.get("path")
+                .is_some_and(|p| p.value.trim_end_matches('/') == wanted.trim_end_matches('/'))
+        })
+        .map(|(_, keys)| keys.get("url").map(|u| u.value.clone()))
 }
 
 fn find(root: &Path, name: &str, path: &Path, origin: Origin) -> ExternalCell {
@@ -84,13 +118,17 @@ fn find(root: &Path, name: &str, path: &Path, origin: Origin) -> ExternalCell {
             None,
         );
     }
-    let unpacked = match &origin {
-        Origin::Bundled => Path::new("buck-out/v2/external_cells/bundled").join(name),
-        Origin::Git { commit, .. } => Path::new("buck-out/v2/external_cells/git").join(commit),
-    };
-    let what = match &origin {
-        Origin::Bundled => "the bundled prelude buck2 unpacked",
-        Origin::Git { .. } => "the git checkout buck2 made",
+    let (unpacked, what) = match &origin {
+        Origin::Bundled => (
+            Path::new("buck-out/v2/external_cells/bundled").join(name),
+            "the bundled prelude buck2 unpacked",
+        ),
+        Origin::Git { commit, .. } => (
+            Path::new("buck-out/v2/external_cells/git").join(commit),
+            "the git checkout buck2 made",
+        ),
+        // Never reached: submodule cells are found in `resolve`, copies are not looked for.
+        Origin::Submodule { .. } => return unavailable(origin),
     };
     if has_files(&root.join(&unpacked)) {
         return found(
@@ -109,6 +147,10 @@ fn find(root: &Path, name: &str, path: &Path, origin: Origin) -> ExternalCell {
             );
         }
     }
+    unavailable(origin)
+}
+
+fn unavailable(origin: Origin) -> ExternalCell {
     ExternalCell {
         origin,
         read_from: None,
@@ -123,6 +165,8 @@ impl ExternalCell {
         match &self.origin {
             Origin::Bundled => "bundled".to_owned(),
             Origin::Git { origin, commit } => format!("git {origin} @ {commit}"),
+            Origin::Submodule { url: Some(url) } => format!("git submodule {url}"),
+            Origin::Submodule { url: None } => "git submodule".to_owned(),
         }
     }
 
@@ -135,6 +179,10 @@ impl ExternalCell {
             Origin::Git { commit, .. } => format!(
                 "buck-out/v2/external_cells/git/{commit} or the cell's path (si-nixify never fetches)"
             ),
+            Origin::Submodule { .. } => {
+                "the cell's path, an uninitialised submodule (`git submodule update --init` checks it out)"
+                    .to_owned()
+            }
         }
     }
 }
