@@ -16,6 +16,8 @@ rustPlatform.buildRustPackage {
   };
 
   cargoLock.lockFile = ../Cargo.lock;
+  # The Starlark interpreter that finds downloads made by macros (see Cargo.toml).
+  buildFeatures = [ "eval" ];
 
   nativeBuildInputs = [ installShellFiles ];
   postInstall = lib.optionalString (stdenv.buildPlatform.canExecute stdenv.hostPlatform) ''

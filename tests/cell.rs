@@ -583,6 +583,7 @@ fn a_missing_load_in_a_checked_out_cell_is_still_bad_input() {
 }
 
 #[test]
+#[cfg(feature = "eval")]
 fn a_same_named_rule_of_another_repo_is_not_mistaken_for_the_known_one() {
     // WebAssembly/wasi-testsuite's own `hermetic_rust_toolchain` takes `host_distribution`,
     // not the `distribution` of SI's rule the knowledge base describes: left alone, its
@@ -616,6 +617,7 @@ fn a_same_named_rule_of_another_repo_is_not_mistaken_for_the_known_one() {
 }
 
 #[test]
+#[cfg(feature = "eval")]
 fn a_toolchains_tool_downloaded_in_another_package_is_found_through_its_attrs() {
     let dir = copy_fixture("tools-outside-cell");
     let doc = scan_json(dir.path());

@@ -1,3 +1,4 @@
+#![cfg(feature = "eval")]
 //! Downloads found by evaluating build files with the `starlark` crate and recording
 //! stand-ins for Buck2's globals (`si_nixify::downloads`): each fixture's README lists the
 //! downloads asserted here, with URL, sha256 and the file:line a person edits.

@@ -5,7 +5,9 @@ mod common;
 
 use std::path::Path;
 
-use common::{copy_fixture, read, run, snapshot};
+#[cfg(feature = "eval")]
+use common::snapshot;
+use common::{copy_fixture, read, run};
 use serde_json::Value;
 
 #[test]
@@ -41,6 +43,7 @@ fn a_repo_local_file_teaches_a_company_rule_with_no_code_change() {
 }
 
 #[test]
+#[cfg(feature = "eval")]
 fn without_the_local_file_the_unknown_rules_are_left_alone_and_named() {
     let dir = copy_fixture("company-acme");
     std::fs::remove_dir_all(dir.path().join(".si-nixify")).unwrap();

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{behaviour, standins::EvaluatedTarget, Evaluated, Site, Via};
+use super::{behaviour, Evaluated, EvaluatedTarget, Site, Via};
 use crate::error::UserError;
 use crate::read::Sources;
 use crate::repo::Repo;

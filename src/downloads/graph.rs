@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use super::standins::EvaluatedTarget;
+use super::EvaluatedTarget;
 
 pub struct Graph {
     /// `users[i]`: the targets whose attrs name target `i`.

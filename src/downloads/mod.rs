@@ -28,10 +28,13 @@
 
 pub mod behaviour;
 pub mod buck2;
+#[cfg(feature = "eval")]
 pub mod engine;
 pub mod graph;
+#[cfg(feature = "eval")]
 pub mod standins;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -40,7 +43,29 @@ use serde::Serialize;
 use crate::error::UserError;
 use crate::read::Sources;
 use crate::repo::Repo;
-pub use standins::EvaluatedTarget;
+
+/// A target recorded while a build file was evaluated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvaluatedTarget {
+    /// `cell//package:name`.
+    pub label: String,
+    /// Root-relative directory of the build file.
+    pub package: PathBuf,
+    pub name: String,
+    /// The rule's kind: the exported name of a `rule()`, or the native rule's name.
+    pub rule: String,
+    /// Every attr as the evaluation left it (a `select()` is `{"select": {…}}`, a value
+    /// Buck2 would provide is a string `<…>`).
+    pub attrs: BTreeMap<String, serde_json::Value>,
+    /// The statement of the build file that led to this target: what a person edits.
+    pub call: Site,
+    /// The rule call itself (inside a macro when one made the target).
+    pub rule_call: Site,
+    /// Every Starlark frame from the build file down to the rule call.
+    pub stack: Vec<Site>,
+    /// Where `NAME = rule(…)` is, for a rule the repo defines; `None` for native rules.
+    pub rule_defined_at: Option<Site>,
+}
 
 /// A root-relative file and 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -137,6 +162,25 @@ impl Download {
     }
 }
 
+/// Without the interpreter (built without the `eval` feature): nothing evaluated, every
+/// build file named as such, so that their targets are judged by rule name.
+#[cfg(not(feature = "eval"))]
+pub fn of_sources(_repo: &Repo, sources: &Sources, _options: &Options) -> Evaluated {
+    let why = UserError::new(
+        "this si-nixify was built without the `eval` feature (cargo install --features eval)",
+    );
+    Evaluated {
+        targets: Vec::new(),
+        downloads: Vec::new(),
+        warnings: Vec::new(),
+        failed: sources
+            .builds
+            .iter()
+            .map(|f| (f.clone(), why.clone()))
+            .collect(),
+    }
+}
+
 /// Buck2's native rules that download.
 pub const NATIVE_DOWNLOAD_RULES: [&str; 3] = ["http_archive", "http_file", "remote_file"];
 
@@ -145,21 +189,39 @@ pub const NATIVE_DOWNLOAD_RULES: [&str; 3] = ["http_archive", "http_file", "remo
 /// A build file that does not evaluate is in [`Evaluated::failed`] with a [`UserError`] at
 /// the file:line the interpreter names (a syntax error, a load that does not resolve, a call
 /// that fails as it would in Buck2); the other files' downloads are still found.
+#[cfg(feature = "eval")]
 pub fn downloads(repo: &Repo, build_files: &[PathBuf], options: &Options) -> Evaluated {
     found_in(engine::evaluate(repo, None, build_files, &options.host))
 }
 
 /// [`downloads`] of the cell `sources` were read from, from the texts read: the build files
 /// the rest of the run works on.
+#[cfg(feature = "eval")]
 pub fn of_sources(repo: &Repo, sources: &Sources, options: &Options) -> Evaluated {
-    found_in(engine::evaluate(
-        repo,
-        Some(sources),
-        &sources.builds,
-        &options.host,
-    ))
+    let (small, large): (Vec<PathBuf>, Vec<PathBuf>) =
+        sources.builds.iter().cloned().partition(|f| {
+            sources
+                .modules
+                .get(f)
+                .is_none_or(|m| m.text.len() <= MAX_EVALUATED_BYTES)
+        });
+    let mut found = found_in(engine::evaluate(repo, Some(sources), &small, &options.host));
+    found.failed.extend(large.into_iter().map(|f| {
+        let why = UserError::new(format!(
+            "larger than {} MB: not evaluated, its targets are read as written",
+            MAX_EVALUATED_BYTES >> 20
+        ));
+        (f, why)
+    }));
+    found
 }
 
+/// Build files above this size are read, not evaluated: a toolchains BUCK file is kilobytes,
+/// one of megabytes is generated, and its evaluation would cost memory and seconds per MB.
+#[cfg(feature = "eval")]
+const MAX_EVALUATED_BYTES: usize = 4 << 20;
+
+#[cfg(feature = "eval")]
 fn found_in(eval: engine::Evaluation) -> Evaluated {
     let cell = &eval.sources.builds;
     let mut behaviours: std::collections::BTreeMap<Site, Option<behaviour::Behaviour>> =

@@ -27,31 +27,8 @@ use starlark::values::structs::AllocStruct;
 use starlark::values::tuple::UnpackTuple;
 use starlark::values::{Heap, StarlarkValue, Value};
 
-use super::{Host, Site};
+use super::{EvaluatedTarget, Host, Site};
 use crate::repo::BuckConfig;
-
-/// A target recorded while a build file was evaluated.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EvaluatedTarget {
-    /// `cell//package:name`.
-    pub label: String,
-    /// Root-relative directory of the build file.
-    pub package: PathBuf,
-    pub name: String,
-    /// The rule's kind: the exported name of a `rule()`, or the native rule's name.
-    pub rule: String,
-    /// Every attr as the evaluation left it (a `select()` is `{"select": {…}}`, a value
-    /// Buck2 would provide is a string `<…>`).
-    pub attrs: BTreeMap<String, serde_json::Value>,
-    /// The statement of the build file that led to this target: what a person edits.
-    pub call: Site,
-    /// The rule call itself (inside a macro when one made the target).
-    pub rule_call: Site,
-    /// Every Starlark frame from the build file down to the rule call.
-    pub stack: Vec<Site>,
-    /// Where `NAME = rule(…)` is, for a rule the repo defines; `None` for native rules.
-    pub rule_defined_at: Option<Site>,
-}
 
 /// A `rule()` the evaluation saw.
 #[derive(Debug, Clone)]
