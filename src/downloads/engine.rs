@@ -16,7 +16,8 @@ use starlark::syntax::{AstModule, Dialect, DialectTypes};
 use starlark_syntax::syntax::ast::{AstStmt, ExprP};
 use starlark_syntax::syntax::uniplate::Visit;
 
-use super::standins::{self, EvaluatedTarget, NativeFn, Opaque, Package, Recorder, RuleDef};
+use super::standins::{self, NativeFn, Opaque, Package, Recorder, RuleDef};
+use super::EvaluatedTarget;
 use super::Host;
 use crate::error::{Location, UserError};
 use crate::read::ir;
