@@ -327,10 +327,10 @@ impl Engine<'_> {
     fn eval_file(&self, path: &Path, kind: FileKind) -> Result<FrozenModule, UserError> {
         let text = self.text_of(path)?;
         let name = path.to_string_lossy();
-        // Read as the IR reads it (earlier eras' annotations blanked when only that parses).
-        let (text, _) = ir::text_of_any_era(path, &text)?;
-        // The IR (what `behaviour` reads) is parsed from the same text, lines unchanged.
-        match ir::Module::parse(path, text.clone()) {
+        // The IR (what `behaviour` reads) of the same text: the one the run already read, else
+        // parsed here (earlier eras' annotations and all).
+        let read = self.read.and_then(|s| s.modules.get(path)).cloned();
+        match read.map_or_else(|| ir::Module::parse(path, text.clone()), Ok) {
             Ok(m) => {
                 self.parsed.borrow_mut().insert(path.to_path_buf(), m);
             }

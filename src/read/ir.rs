@@ -314,15 +314,9 @@ pub fn buck2_dialect() -> Dialect {
 /// Today's dialect first; when that fails inside a type annotation, the same text with its
 /// annotations blanked. Any other failure is the file's own error, reported where it is.
 fn parse_any_era(path: &Path, text: &str) -> Result<AstModule, UserError> {
-    text_of_any_era(path, text).map(|(_, ast)| ast)
-}
-
-/// [`parse_any_era`], with the text the tree was parsed from: `text` itself, or `text` with
-/// its annotations blanked (same length, same lines) when only that parses.
-pub fn text_of_any_era(path: &Path, text: &str) -> Result<(String, AstModule), UserError> {
     let name = path.to_string_lossy();
     let strict = match AstModule::parse(&name, text.to_owned(), &buck2_dialect()) {
-        Ok(ast) => return Ok((text.to_owned(), ast)),
+        Ok(ast) => return Ok(ast),
         Err(e) => e,
     };
     let at = strict.span().map(|s| s.span.begin().get() as usize);
@@ -336,9 +330,7 @@ pub fn text_of_any_era(path: &Path, text: &str) -> Result<(String, AstModule), U
         return Err(syntax_error(path, &strict));
     }
     let blanked = super::era::blank(text, &annotations);
-    AstModule::parse(&name, blanked.clone(), &buck2_dialect())
-        .map(|ast| (blanked, ast))
-        .map_err(|e| syntax_error(path, &e))
+    AstModule::parse(&name, blanked, &buck2_dialect()).map_err(|e| syntax_error(path, &e))
 }
 
 fn syntax_error(path: &Path, e: &starlark_syntax::Error) -> UserError {
