@@ -23,7 +23,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 # shellcheck disable=SC1091
 . .tools/env
-cargo build --release --quiet --bin si-nixify --example gen_tree
+cargo build --release --quiet --features eval --bin si-nixify --example gen_tree
 bin="$PWD/target/release/si-nixify"
 gen="$PWD/target/release/examples/gen_tree"
 work=$(mktemp -d)

@@ -41,5 +41,10 @@ fn tree(n: usize) -> PathBuf {
 #[divan::bench(args = [1_000, 10_000, 100_000], sample_count = 5, sample_size = 1)]
 fn scan_all(bencher: divan::Bencher, n: usize) {
     let repo = repo(&tree(n));
-    bencher.bench(|| all::scan(&repo).unwrap().references.len());
+    bencher.bench(|| {
+        all::scan(&repo, all::Parse::Candidates)
+            .unwrap()
+            .references
+            .len()
+    });
 }

@@ -3,6 +3,8 @@
 //! stand-ins for Buck2's globals (`si_nixify::downloads`): each fixture's README lists the
 //! downloads asserted here, with URL, sha256 and the file:line a person edits.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use si_nixify::downloads::{self, Download, Evaluated, Host, Options, Via};
@@ -334,4 +336,101 @@ fn site_of(file: &str, line: usize) -> downloads::Site {
         file: file.into(),
         line,
     }
+}
+
+/// Whether the cell at `dir` is read as written; if so, that it gives what evaluating it
+/// gives, target for target and download for download.
+fn read_as_written_matches_evaluation(dir: &Path) -> bool {
+    use si_nixify::downloads::written;
+    use si_nixify::read::Sources;
+    let Ok(repo) = Repo::open(dir.canonicalize().unwrap()) else {
+        return false;
+    };
+    let files = downloads::cell_build_files(&repo, &repo.toolchains_dir());
+    if files.is_empty() {
+        return false;
+    }
+    let Ok(sources) = Sources::read(&repo, &files) else {
+        return false;
+    };
+    if written::evaluation(&repo, &sources).is_none() {
+        return false;
+    }
+    let name = dir.display();
+    let fast = downloads::of_sources(&repo, &sources, &Options::default());
+    let slow = downloads::by_evaluation(&repo, &sources, &Options::default());
+    assert!(slow.failed.is_empty(), "{name}: {:?}", slow.failed);
+    assert!(!fast.targets.is_empty(), "{name}: no targets");
+    assert_eq!(fast.targets, slow.targets, "{name}: targets differ");
+    assert_eq!(fast.downloads, slow.downloads, "{name}: downloads differ");
+    assert_eq!(fast.warnings, slow.warnings, "{name}: warnings differ");
+    true
+}
+
+/// The cells read as written (no interpreter) must give what evaluating them gives; and the
+/// reading must apply where it should, or the comparison would be empty.
+#[test]
+fn cells_read_as_written_match_their_evaluation() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut read_as_written = Vec::new();
+    let mut evaluated = Vec::new();
+    for entry in std::fs::read_dir(&fixtures).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if read_as_written_matches_evaluation(&fixtures.join(&name)) {
+            read_as_written.push(name);
+        } else {
+            evaluated.push(name);
+        }
+    }
+    read_as_written.sort();
+    evaluated.sort();
+    println!("read as written: {read_as_written:?}\nevaluated: {evaluated:?}");
+    for name in [
+        "system-only",
+        "custom-download-rule",
+        "anon-target-download",
+        "dynamic-stage0",
+        "bundled-prelude",
+    ] {
+        assert!(
+            read_as_written.iter().any(|n| n == name),
+            "{name} was not read as written (evaluated: {evaluated:?})"
+        );
+    }
+    // Macros (SI's `download_rust_distribution` is one), release tables and loops.
+    for name in ["si-latest", "release-table-macro", "macro-fanout"] {
+        assert!(
+            evaluated.iter().any(|n| n == name),
+            "{name} needs evaluating"
+        );
+    }
+}
+
+#[test]
+fn the_global_names_a_written_call_is_checked_against_are_the_interpreters() {
+    let mut theirs: Vec<String> = downloads::standins::globals()
+        .names()
+        .map(|n| n.as_str().to_owned())
+        .collect();
+    theirs.sort();
+    let mut ours: Vec<String> = downloads::written::GLOBAL_NAMES
+        .iter()
+        .map(|n| (*n).to_owned())
+        .collect();
+    ours.sort();
+    assert_eq!(ours, theirs);
+}
+
+/// What `generate --check` reads on a converted SI: system toolchains, written out.
+#[test]
+fn si_after_generate_is_read_as_written_and_matches_its_evaluation() {
+    let dir = common::copy_fixture("si-latest");
+    let out = common::run(dir.path(), &["generate", "--no-flake"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(read_as_written_matches_evaluation(dir.path()));
 }

@@ -11,7 +11,13 @@ mod gen_tree;
 use serde_json::Value;
 
 fn scan_all(dir: &std::path::Path) -> (Option<i32>, Value, String) {
-    let out = run(dir, &["scan", "--all", "--json"]);
+    scan_all_with(dir, &[])
+}
+
+fn scan_all_with(dir: &std::path::Path, extra: &[&str]) -> (Option<i32>, Value, String) {
+    let mut args = vec!["scan", "--all", "--json"];
+    args.extend_from_slice(extra);
+    let out = run(dir, &args);
     let doc = serde_json::from_slice(&out.stdout).unwrap();
     (
         out.status.code(),
@@ -48,7 +54,12 @@ fn a_file_that_fails_to_parse_is_reported_and_skipped() {
     let dir = tempfile::tempdir().unwrap();
     gen_tree::generate(dir.path(), 30).unwrap();
     let broken = dir.path().join("pkg0/sub0/p1/BUCK");
-    std::fs::write(&broken, "lib(\n    name = ,\n)\n").unwrap();
+    // A URL in it, so the byte pre-filter hands it to the parser.
+    std::fs::write(
+        &broken,
+        "lib(\n    name = ,\n    url = \"https://example.invalid/x\",\n)\n",
+    )
+    .unwrap();
     let (code, doc, err) = scan_all(dir.path());
     assert_eq!(code, Some(1));
     let failures = doc["parse_failures"].as_array().unwrap();
@@ -80,4 +91,28 @@ fn a_file_that_fails_to_parse_is_reported_and_skipped() {
     // The other files were still read.
     assert_eq!(doc["files_scanned"], 31);
     assert!(!doc["remote_references"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn a_broken_file_that_can_hold_no_reference_is_parsed_only_with_parse_all() {
+    let dir = tempfile::tempdir().unwrap();
+    gen_tree::generate(dir.path(), 30).unwrap();
+    // No `://` and no download call's name: nothing in it could be a reference.
+    let broken = dir.path().join("pkg0/sub0/p1/BUCK");
+    std::fs::write(&broken, "lib(\n    name = ,\n)\n").unwrap();
+    let (code, doc, _) = scan_all(dir.path());
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(doc["parse_failures"].as_array().unwrap().len(), 0);
+    assert_eq!(doc["files_scanned"], 31);
+    let (code, doc, err) = scan_all_with(dir.path(), &["--parse-all"]);
+    assert_eq!(code, Some(1));
+    let failures = doc["parse_failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(
+        err.contains("error: pkg0/sub0/p1/BUCK:2:12: Starlark syntax error"),
+        "{err}"
+    );
+    // The same references either way: the files passed over held none.
+    let (_, quick, _) = scan_all(dir.path());
+    assert_eq!(quick["remote_references"], doc["remote_references"]);
 }

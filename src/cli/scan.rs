@@ -19,8 +19,14 @@ pub struct Args {
     json: bool,
     /// Walk every BUCK and .bzl file of the repo (honouring .gitignore and [project] ignore)
     /// and list every remote reference; files that fail to parse are reported (exit 1).
+    /// Only files whose bytes could hold a reference (a `://` or a download call's name) are
+    /// parsed.
     #[arg(long)]
     all: bool,
+    /// With --all: parse every file, also those that can hold no reference, so that syntax
+    /// errors anywhere are reported.
+    #[arg(long, requires = "all")]
+    parse_all: bool,
 }
 
 pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32> {
@@ -64,6 +70,11 @@ fn run_all(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
         }
     };
     inv.remote_references.clear();
+    let parse = if args.parse_all {
+        all::Parse::Every
+    } else {
+        all::Parse::Candidates
+    };
     let mut io_error = None;
     let progress = Progress::spinner("scanning BUCK and .bzl files:", !args.json);
     let (files, more) = if args.json {
@@ -80,7 +91,7 @@ fn run_all(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
         }
         write!(out, "  \"remote_references\": [")?;
         let mut first = true;
-        let scanned = all::scan_streaming(&repo, |r| {
+        let scanned = all::scan_streaming(&repo, parse, |r| {
             let line = serde_json::to_string(&r).unwrap_or_default();
             let sep = if std::mem::take(&mut first) { "" } else { "," };
             if let Err(e) = write!(out, "{sep}\n    {line}") {
@@ -94,6 +105,7 @@ fn run_all(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
         let mut first = true;
         all::scan_streaming_with_progress(
             &repo,
+            parse,
             |r| {
                 // The header only once there is something under it.
                 let header = if std::mem::take(&mut first) {

@@ -16,28 +16,12 @@ use starlark::syntax::{AstModule, Dialect, DialectTypes};
 use starlark_syntax::syntax::ast::{AstStmt, ExprP};
 use starlark_syntax::syntax::uniplate::Visit;
 
-use super::standins::{self, NativeFn, Opaque, Package, Recorder, RuleDef};
-use super::EvaluatedTarget;
-use super::Host;
+use super::standins::{self, NativeFn, Opaque, Recorder};
+use super::{named_packages, Evaluation, Host, Package};
 use crate::error::{Location, UserError};
 use crate::read::ir;
 use crate::read::Sources;
 use crate::repo::{resolve_load, Repo};
-
-/// What evaluating a set of build files recorded.
-pub struct Evaluation {
-    pub targets: Vec<EvaluatedTarget>,
-    pub rules: Vec<RuleDef>,
-    /// Every file read (build files and what they load), parsed, with the load graph: what
-    /// [`super::behaviour`] reads.
-    pub sources: Sources,
-    /// Files whose text the IR could not hold (the IR parser's dialect lacks a feature the
-    /// file uses); their rules' behaviour is unknown.
-    pub unparsed: Vec<(PathBuf, String)>,
-    /// Build files whose evaluation stopped, with why: the targets they made before the
-    /// error are in `targets`, the rest are unknown.
-    pub failed: Vec<(PathBuf, UserError)>,
-}
 
 /// Evaluate `build_files` (root-relative) in order.
 ///
@@ -109,7 +93,6 @@ pub fn evaluate(
     } = engine;
     Evaluation {
         targets: recorder.targets.into_inner(),
-        rules: recorder.rules.into_inner(),
         sources: Sources {
             buck: build_files.first().cloned().unwrap_or_default(),
             builds: build_files.to_vec(),
@@ -125,32 +108,6 @@ pub fn evaluate(
 /// How many build files the dependency walk evaluates at most: a toolchain's tools are a
 /// few packages away, not the whole repo.
 const MAX_FOLLOWED_FILES: usize = 400;
-
-/// Build files of the packages `t`'s attrs name in other packages (`cell//pkg:x`,
-/// `//pkg:x`, inside `$(location …)` too), that exist and are not provided by Buck2 itself.
-fn named_packages(repo: &Repo, t: &EvaluatedTarget) -> Vec<PathBuf> {
-    let own_cell = t.label.split_once("//").map_or("", |(c, _)| c);
-    t.attrs
-        .values()
-        .flat_map(super::strings)
-        .filter_map(|s| {
-            let s = super::macro_argument(s).unwrap_or(s);
-            let (cell, rest) = s.split_once("//")?;
-            let (package, _) = rest.split_once(':')?;
-            let cell = if cell.is_empty() { own_cell } else { cell };
-            if repo.is_external_unavailable(&format!("@{cell}//{package}:x")) {
-                return None;
-            }
-            let dir = repo.cell_dir_from(own_cell, cell)?.join(package);
-            let names = repo.buildfile_names_of(repo.cell_name(cell));
-            names
-                .iter()
-                .map(|n| dir.join(n))
-                .find(|f| repo.root.join(f).is_file())
-        })
-        .filter(|f| f.parent() != Some(t.package.as_path()))
-        .collect()
-}
 
 /// Buck2's dialect: types are written but not checked (annotations name Buck2 types this
 /// evaluation does not define), f-strings allowed.
@@ -206,23 +163,7 @@ enum FileKind {
 
 impl Engine<'_> {
     fn eval_build_file(&self, file: &Path) -> Result<(), UserError> {
-        let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
-        let (cell, cell_dir) = self
-            .repo
-            .cell_of(&dir)
-            .map(|(c, d)| (c.to_owned(), d.to_path_buf()))
-            .unwrap_or_else(|| ("root".to_owned(), PathBuf::new()));
-        let path_in_cell = dir
-            .strip_prefix(&cell_dir)
-            .unwrap_or(&dir)
-            .to_string_lossy()
-            .into_owned();
-        *self.recorder.package.borrow_mut() = Some(Package {
-            cell,
-            path_in_cell,
-            dir,
-            build_file: file.to_path_buf(),
-        });
+        *self.recorder.package.borrow_mut() = Some(Package::of(self.repo, file));
         let result = self.eval_file(file, FileKind::Build).map(drop);
         *self.recorder.package.borrow_mut() = None;
         result

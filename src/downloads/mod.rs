@@ -33,6 +33,7 @@ pub mod engine;
 pub mod graph;
 #[cfg(feature = "eval")]
 pub mod standins;
+pub mod written;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -65,6 +66,59 @@ pub struct EvaluatedTarget {
     pub stack: Vec<Site>,
     /// Where `NAME = rule(…)` is, for a rule the repo defines; `None` for native rules.
     pub rule_defined_at: Option<Site>,
+}
+
+/// The build file being evaluated: what `package_name()` answers and where targets go.
+#[derive(Debug, Clone)]
+pub struct Package {
+    pub cell: String,
+    /// Path of the package inside its cell (`""` for the cell root).
+    pub path_in_cell: String,
+    /// Root-relative directory.
+    pub dir: PathBuf,
+    pub build_file: PathBuf,
+}
+
+impl Package {
+    /// The package of a root-relative build file.
+    pub fn of(repo: &Repo, build_file: &Path) -> Package {
+        let dir = build_file.parent().unwrap_or(Path::new("")).to_path_buf();
+        let (cell, cell_dir) = repo
+            .cell_of(&dir)
+            .map(|(c, d)| (c.to_owned(), d.to_path_buf()))
+            .unwrap_or_else(|| ("root".to_owned(), PathBuf::new()));
+        let path_in_cell = dir
+            .strip_prefix(&cell_dir)
+            .unwrap_or(&dir)
+            .to_string_lossy()
+            .into_owned();
+        Package {
+            cell,
+            path_in_cell,
+            dir,
+            build_file: build_file.to_path_buf(),
+        }
+    }
+
+    /// `cell//path:name`.
+    pub fn label(&self, name: &str) -> String {
+        format!("{}//{}:{}", self.cell, self.path_in_cell, name)
+    }
+}
+
+/// What reading (or evaluating) a set of build files recorded, before downloads are told
+/// apart.
+pub struct Evaluation {
+    pub targets: Vec<EvaluatedTarget>,
+    /// Every file read (build files and what they load), parsed, with the load graph: what
+    /// [`behaviour`] reads.
+    pub sources: Sources,
+    /// Files whose text the IR could not hold (the IR parser's dialect lacks a feature the
+    /// file uses); their rules' behaviour is unknown.
+    pub unparsed: Vec<(PathBuf, String)>,
+    /// Build files whose evaluation stopped, with why: the targets they made before the
+    /// error are in `targets`, the rest are unknown.
+    pub failed: Vec<(PathBuf, UserError)>,
 }
 
 /// A root-relative file and 1-based line.
@@ -162,10 +216,14 @@ impl Download {
     }
 }
 
-/// Without the interpreter (built without the `eval` feature): nothing evaluated, every
-/// build file named as such, so that their targets are judged by rule name.
+/// Without the interpreter (built without the `eval` feature): a cell whose targets are all
+/// written out is read as written ([`written`]); otherwise every build file is named as not
+/// evaluated, so that their targets are judged by rule name.
 #[cfg(not(feature = "eval"))]
-pub fn of_sources(_repo: &Repo, sources: &Sources, _options: &Options) -> Evaluated {
+pub fn of_sources(repo: &Repo, sources: &Sources, _options: &Options) -> Evaluated {
+    if let Some(found) = written::evaluation(repo, sources) {
+        return found_in(found);
+    }
     let why = UserError::new(
         "this si-nixify was built without the `eval` feature (cargo install --features eval)",
     );
@@ -196,8 +254,21 @@ pub fn downloads(repo: &Repo, build_files: &[PathBuf], options: &Options) -> Eva
 
 /// [`downloads`] of the cell `sources` were read from, from the texts read: the build files
 /// the rest of the run works on.
+///
+/// A cell whose every target is written out (no macro, loop or computed value) is read as
+/// written instead ([`written`]): evaluating it would record the same targets, and starting
+/// the interpreter costs more than the rest of a `generate` on SI.
 #[cfg(feature = "eval")]
 pub fn of_sources(repo: &Repo, sources: &Sources, options: &Options) -> Evaluated {
+    match written::evaluation(repo, sources) {
+        Some(found) => found_in(found),
+        None => by_evaluation(repo, sources, options),
+    }
+}
+
+/// [`of_sources`] by the interpreter, whatever the files hold (tests compare the two ways).
+#[cfg(feature = "eval")]
+pub fn by_evaluation(repo: &Repo, sources: &Sources, options: &Options) -> Evaluated {
     let (small, large): (Vec<PathBuf>, Vec<PathBuf>) =
         sources.builds.iter().cloned().partition(|f| {
             sources
@@ -221,8 +292,7 @@ pub fn of_sources(repo: &Repo, sources: &Sources, options: &Options) -> Evaluate
 #[cfg(feature = "eval")]
 const MAX_EVALUATED_BYTES: usize = 4 << 20;
 
-#[cfg(feature = "eval")]
-fn found_in(eval: engine::Evaluation) -> Evaluated {
+fn found_in(eval: Evaluation) -> Evaluated {
     let cell = &eval.sources.builds;
     let mut behaviours: std::collections::BTreeMap<Site, Option<behaviour::Behaviour>> =
         Default::default();
@@ -333,6 +403,32 @@ fn download(
         used_by,
         toolchains: Vec::new(),
     }
+}
+
+/// Build files of the packages `t`'s attrs name in other packages (`cell//pkg:x`,
+/// `//pkg:x`, inside `$(location …)` too), that exist and are not provided by Buck2 itself.
+pub(crate) fn named_packages(repo: &Repo, t: &EvaluatedTarget) -> Vec<PathBuf> {
+    let own_cell = t.label.split_once("//").map_or("", |(c, _)| c);
+    t.attrs
+        .values()
+        .flat_map(strings)
+        .filter_map(|s| {
+            let s = macro_argument(s).unwrap_or(s);
+            let (cell, rest) = s.split_once("//")?;
+            let (package, _) = rest.split_once(':')?;
+            let cell = if cell.is_empty() { own_cell } else { cell };
+            if repo.is_external_unavailable(&format!("@{cell}//{package}:x")) {
+                return None;
+            }
+            let dir = repo.cell_dir_from(own_cell, cell)?.join(package);
+            let names = repo.buildfile_names_of(repo.cell_name(cell));
+            names
+                .iter()
+                .map(|n| dir.join(n))
+                .find(|f| repo.root.join(f).is_file())
+        })
+        .filter(|f| f.parent() != Some(t.package.as_path()))
+        .collect()
 }
 
 /// Every string inside a JSON value.

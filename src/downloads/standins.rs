@@ -27,7 +27,7 @@ use starlark::values::structs::AllocStruct;
 use starlark::values::tuple::UnpackTuple;
 use starlark::values::{Heap, StarlarkValue, Value};
 
-use super::{EvaluatedTarget, Host, Site};
+use super::{EvaluatedTarget, Host, Package, Site};
 use crate::repo::BuckConfig;
 
 /// A `rule()` the evaluation saw.
@@ -36,17 +36,6 @@ pub struct RuleDef {
     /// The name it was exported as (`node_dist = rule(…)`); `None` until assigned.
     pub name: Option<String>,
     pub defined_at: Site,
-}
-
-/// The build file being evaluated: what `package_name()` answers and where targets go.
-#[derive(Debug, Clone)]
-pub struct Package {
-    pub cell: String,
-    /// Path of the package inside its cell (`""` for the cell root).
-    pub path_in_cell: String,
-    /// Root-relative directory.
-    pub dir: PathBuf,
-    pub build_file: PathBuf,
 }
 
 /// Shared state of one evaluation, reached from native code through `Evaluator::extra`.

@@ -94,6 +94,15 @@ pub fn starlark_files(repo: &Repo) -> Result<impl Iterator<Item = PathBuf> + '_,
         }))
 }
 
+/// Which files `scan --all` parses. By default only those whose bytes could hold a reference
+/// ([`references::may_hold_reference`]): the rest are read, counted and passed over. `Every`
+/// parses them too, to report their syntax errors (`scan --all --parse-all`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parse {
+    Candidates,
+    Every,
+}
+
 /// How many files are parsed in parallel before their references are handed on: memory
 /// stays bounded by one batch, however large the repo.
 const BATCH: usize = 512;
@@ -102,14 +111,16 @@ const BATCH: usize = 512;
 /// in walk order. Returns the number of files read and those that failed to parse.
 pub fn scan_streaming(
     repo: &Repo,
+    parse: Parse,
     sink: impl FnMut(RemoteReference),
 ) -> Result<(usize, Vec<ParseFailure>), UserError> {
-    scan_streaming_with_progress(repo, sink, |_| {})
+    scan_streaming_with_progress(repo, parse, sink, |_| {})
 }
 
 /// [`scan_streaming`], telling `progress` how many files each batch read.
 pub fn scan_streaming_with_progress(
     repo: &Repo,
+    parse: Parse,
     mut sink: impl FnMut(RemoteReference),
     mut progress: impl FnMut(usize),
 ) -> Result<(usize, Vec<ParseFailure>), UserError> {
@@ -125,8 +136,7 @@ pub fn scan_streaming_with_progress(
         let results: Vec<Result<Vec<RemoteReference>, ParseFailure>> = batch
             .par_iter()
             .map(|path| {
-                Module::read(&repo.root, path)
-                    .map(|m| references::in_module(&m))
+                references_in_file(repo, path, parse)
                     .map_err(|e| ParseFailure::from_error(&e, &path.display().to_string()))
             })
             .collect();
@@ -141,10 +151,24 @@ pub fn scan_streaming_with_progress(
     Ok((count, failures))
 }
 
+/// One file's references; a file whose bytes rule every reference out is not parsed
+/// (unless `parse` is `Every`).
+fn references_in_file(
+    repo: &Repo,
+    path: &Path,
+    parse: Parse,
+) -> Result<Vec<RemoteReference>, UserError> {
+    let text = crate::read::ir::read_text(&repo.root, path)?;
+    if parse == Parse::Candidates && !references::may_hold_reference(&text) {
+        return Ok(Vec::new());
+    }
+    Ok(references::in_module(&Module::parse(path, text)?))
+}
+
 /// Every remote reference of the repo, collected (tests and benchmarks).
-pub fn scan(repo: &Repo) -> Result<RepoScan, UserError> {
+pub fn scan(repo: &Repo, parse: Parse) -> Result<RepoScan, UserError> {
     let mut references = Vec::new();
-    let (files, failures) = scan_streaming(repo, |r| references.push(r))?;
+    let (files, failures) = scan_streaming(repo, parse, |r| references.push(r))?;
     Ok(RepoScan {
         files,
         references,

@@ -9,6 +9,23 @@ use crate::read::{Expr, Module, Node, Stmt};
 /// preludes' helper rules.
 const DOWNLOAD_CALLS: &[&str] = &["download_file", "http_archive", "http_file", "remote_file"];
 
+/// The bytes without which a file holds no reference: the `://` every URL literal has
+/// ([`urls_in`] looks no further without it) and the names of the download calls. One SIMD
+/// substring search per pattern: measured faster on BUCK files than a single Aho-Corasick
+/// automaton, whose candidate bytes (`:`, `d`, `h`, `r`) are everywhere in Starlark.
+static REFERENCE_BYTES: std::sync::LazyLock<Vec<memchr::memmem::Finder<'static>>> =
+    std::sync::LazyLock::new(|| {
+        std::iter::once("://")
+            .chain(DOWNLOAD_CALLS.iter().copied())
+            .map(memchr::memmem::Finder::new)
+            .collect()
+    });
+
+pub fn may_hold_reference(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    REFERENCE_BYTES.iter().any(|f| f.find(bytes).is_some())
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RemoteReference {
     pub file: String,
