@@ -40,7 +40,15 @@ impl Inputs {
 
     /// The inventory, with the version drift between its pins and the flake's devshell.
     pub fn inventory(&self) -> Result<Scan, UserError> {
-        let inventory = inventory::take(&self.ctx)?;
+        self.scan(inventory::take(&self.ctx)?)
+    }
+
+    /// [`Inputs::inventory`] without the downloads (see [`inventory::take_before_downloads`]).
+    pub fn inventory_before_downloads(&self) -> Result<Scan, UserError> {
+        self.scan(inventory::take_before_downloads(&self.ctx)?)
+    }
+
+    fn scan(&self, inventory: inventory::Inventory) -> Result<Scan, UserError> {
         let version_drift = match &self.flake {
             Some(flake) => {
                 crate::flake::drift::find(&self.ctx.repo.root, &inventory, flake, &self.ctx.know)

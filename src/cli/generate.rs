@@ -9,10 +9,11 @@ use serde_json::json;
 use super::report;
 use super::style::{self, count, paint};
 use super::table::{section, Table};
+use crate::downloads;
 use crate::error::UserError;
 use crate::flake::{self, generated, Addition};
 use crate::inputs::{FlakeChoice, Inputs, Scan};
-use crate::inventory::pins;
+use crate::inventory::{self, pins};
 use crate::plan::{self, Plan};
 use crate::repo::Repo;
 use crate::write::{self, FileChange};
@@ -93,8 +94,11 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
         (None, false) => FlakeChoice::Default,
     };
     let inputs = Inputs::read(repo, &choice)?;
-    let inv = inputs.inventory()?;
+    let mut inv = inputs.inventory_before_downloads()?;
     let mut outcome = plan_all(&inputs, &inv, args)?;
+    let judged = downloads_after_rewrite(&inputs, &inv, &outcome);
+    outcome.add_cell_warnings(inv.warnings.len(), &judged.warnings);
+    inv.inventory.set_downloads(judged);
     if args.nix_pinned {
         outcome.pinned = Some(crate::pinned::extend(&inputs, &mut outcome.changes)?);
     }
@@ -119,7 +123,38 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
     )
 }
 
+/// The downloads the rewrite leaves in place. When what it writes is written out (system
+/// toolchains and plain rule calls: SI after the rewrite), they are read from that, and the
+/// interpreter is never started; otherwise the input is evaluated and each download that no
+/// replaced target accounts for is left.
+fn downloads_after_rewrite(
+    inputs: &Inputs,
+    inv: &Scan,
+    outcome: &Outcome,
+) -> inventory::JudgedDownloads {
+    let ctx = &inputs.ctx;
+    let written: Vec<(PathBuf, String)> = outcome
+        .builds
+        .iter()
+        .map(|p| (p.file.clone(), p.new.clone()))
+        .collect();
+    let after = ctx.sources.with_build_texts(&ctx.repo, &written).ok();
+    if let Some(found) = after.and_then(|s| downloads::as_written(&ctx.repo, &s)) {
+        return inventory::judge_downloads(found, &[]);
+    }
+    let found = downloads::of_sources(&ctx.repo, &ctx.sources, &downloads::Options::default());
+    inventory::judge_downloads(found, &inv.targets)
+}
+
 impl Outcome {
+    /// Warnings about the cell found after planning, said with the main file's, after the
+    /// first `at` (the inventory's own).
+    fn add_cell_warnings(&mut self, at: usize, warnings: &[String]) {
+        let main = &mut self.builds[0].warnings;
+        let at = at.min(main.len());
+        main.splice(at..at, warnings.iter().cloned());
+    }
+
     /// The plan of a build file, if `path` is one.
     fn plan_for(&self, path: &Path) -> Option<&Plan> {
         self.builds.iter().find(|p| p.file == path)

@@ -239,6 +239,12 @@ pub fn of_sources(repo: &Repo, sources: &Sources, _options: &Options) -> Evaluat
     }
 }
 
+/// The downloads of a cell whose every target is written out, without the interpreter;
+/// `None` when some statement needs evaluating ([`written`]).
+pub fn as_written(repo: &Repo, sources: &Sources) -> Option<Evaluated> {
+    written::evaluation(repo, sources).map(found_in)
+}
+
 /// Buck2's native rules that download.
 pub const NATIVE_DOWNLOAD_RULES: [&str; 3] = ["http_archive", "http_file", "remote_file"];
 

@@ -156,7 +156,52 @@ impl Context {
     }
 }
 
+/// What is there, downloads included: the cell is evaluated (or read as written) for them.
 pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
+    let mut inv = take_before_downloads(ctx)?;
+    let found = downloads::of_sources(&ctx.repo, &ctx.sources, &downloads::Options::default());
+    let judged = judge_downloads(found, &inv.targets);
+    inv.set_downloads(judged);
+    Ok(inv)
+}
+
+/// The downloads found in a cell, judged: those that `replaced` (the targets the rewrite
+/// deletes or turns into system toolchains) do not account for are left.
+#[derive(Debug, Clone)]
+pub struct JudgedDownloads {
+    pub downloads: Vec<Download>,
+    pub left: Vec<DownloadLeft>,
+    /// One per file not evaluated, then one per download left.
+    pub warnings: Vec<String>,
+}
+
+pub fn judge_downloads(found: downloads::Evaluated, replaced: &[Target]) -> JudgedDownloads {
+    let left = left::downloads_left(replaced, &found);
+    let mut warnings: Vec<String> = found
+        .failed
+        .iter()
+        .map(|(file, e)| not_evaluated(file, e))
+        .collect();
+    warnings.extend(left.iter().map(left::warning));
+    JudgedDownloads {
+        downloads: found.downloads,
+        left,
+        warnings,
+    }
+}
+
+impl Inventory {
+    /// Add the downloads (their warnings after the others).
+    pub fn set_downloads(&mut self, judged: JudgedDownloads) {
+        self.downloads = judged.downloads;
+        self.downloads_left = judged.left;
+        self.warnings.extend(judged.warnings);
+    }
+}
+
+/// What is there but the downloads (`downloads`, `downloads_left` empty): `generate` finds
+/// those in what it writes ([`set_downloads`](Inventory::set_downloads)).
+pub fn take_before_downloads(ctx: &Context) -> Result<Inventory, UserError> {
     let mut targets = Vec::new();
     let mut distributions: Vec<Distribution> = Vec::new();
     let mut required_tools: Vec<RequiredTool> = Vec::new();
@@ -215,10 +260,6 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
     current.extend(tool_pins);
     let pins = pins::merge(current, pins::recorded(&ctx.repo.root)?);
     let mut warnings = ctx.repo.warnings.clone();
-    let found = downloads::of_sources(&ctx.repo, &ctx.sources, &downloads::Options::default());
-    warnings.extend(found.failed.iter().map(|(file, e)| not_evaluated(file, e)));
-    let downloads_left = left::downloads_left(&targets, &found);
-    warnings.extend(downloads_left.iter().map(left::warning));
     let (remote_references, unread) = remote_references(ctx);
     warnings.extend(unread);
     Ok(Inventory {
@@ -231,8 +272,8 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
         distributions,
         required_tools,
         pins,
-        downloads: found.downloads,
-        downloads_left,
+        downloads: Vec::new(),
+        downloads_left: Vec::new(),
         warnings,
         external_cells: external_cells(&ctx.repo),
         files_scanned: None,

@@ -48,6 +48,28 @@ impl Sources {
         Sources::closure(repo, modules, BTreeMap::new())
     }
 
+    /// The same files, with build files' texts replaced (what a rewrite would write), the
+    /// files they load read as needed.
+    pub fn with_build_texts(
+        &self,
+        repo: &Repo,
+        texts: &[(PathBuf, String)],
+    ) -> Result<Sources, UserError> {
+        let mut known = self.modules.clone();
+        let mut roots = Vec::new();
+        for b in &self.builds {
+            known.remove(b);
+            roots.push(match texts.iter().find(|(p, _)| p == b) {
+                Some((path, text)) => Module::parse(path, text.clone())?,
+                None => self.modules.get(b).cloned().ok_or_else(|| {
+                    UserError::new("internal error: a build file of the cell was not read")
+                        .in_file(b)
+                })?,
+            });
+        }
+        Sources::closure(repo, roots, known)
+    }
+
     /// The same files, with the main build file's text replaced (fuzzing and property tests
     /// rewrite many BUCK texts against one repo without touching the disk).
     pub fn with_buck_text(&self, repo: &Repo, text: String) -> Result<Sources, UserError> {
