@@ -127,19 +127,22 @@ pub fn scan_streaming_with_progress(
     let mut files = starlark_files(repo)?;
     let mut count = 0;
     let mut failures = Vec::new();
-    loop {
-        let batch: Vec<PathBuf> = files.by_ref().take(BATCH).collect();
-        if batch.is_empty() {
-            break;
-        }
+    let mut batch: Vec<PathBuf> = files.by_ref().take(BATCH).collect();
+    while !batch.is_empty() {
         count += batch.len();
-        let results: Vec<Result<Vec<RemoteReference>, ParseFailure>> = batch
-            .par_iter()
-            .map(|path| {
-                references_in_file(repo, path, parse)
-                    .map_err(|e| ParseFailure::from_error(&e, &path.display().to_string()))
-            })
-            .collect();
+        // The walk goes on (one thread) while the batch it gave is read and parsed (all).
+        let (results, next) = rayon::join(
+            || {
+                batch
+                    .par_iter()
+                    .map(|path| {
+                        references_in_file(repo, path, parse)
+                            .map_err(|e| ParseFailure::from_error(&e, &path.display().to_string()))
+                    })
+                    .collect::<Vec<Result<Vec<RemoteReference>, ParseFailure>>>()
+            },
+            || files.by_ref().take(BATCH).collect::<Vec<PathBuf>>(),
+        );
         progress(batch.len());
         for r in results {
             match r {
@@ -147,6 +150,7 @@ pub fn scan_streaming_with_progress(
                 Err(f) => failures.push(f),
             }
         }
+        batch = next;
     }
     Ok((count, failures))
 }
