@@ -270,11 +270,12 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn sources(files: &[(&str, &str)]) -> Sources {
-        let modules: BTreeMap<PathBuf, Module> = files
+        let modules: BTreeMap<PathBuf, std::sync::Arc<Module>> = files
             .iter()
             .map(|(p, t)| {
                 let path = PathBuf::from(p);
-                (path.clone(), Module::parse(&path, (*t).to_owned()).unwrap())
+                let module = Module::parse(&path, (*t).to_owned()).unwrap();
+                (path.clone(), std::sync::Arc::new(module))
             })
             .collect();
         let mut load_targets = BTreeMap::new();

@@ -32,7 +32,7 @@ pub fn evaluate(
     read: Option<&Sources>,
     build_files: &[PathBuf],
     host: &Host,
-) -> Evaluation {
+) -> Evaluation<'static> {
     let globals = standins::globals();
     let engine = Engine {
         repo,
@@ -93,13 +93,13 @@ pub fn evaluate(
     } = engine;
     Evaluation {
         targets: recorder.targets.into_inner(),
-        sources: Sources {
+        sources: std::borrow::Cow::Owned(Sources {
             buck: build_files.first().cloned().unwrap_or_default(),
             builds: build_files.to_vec(),
             modules: parsed.into_inner(),
             load_targets: load_targets.into_inner(),
             unreadable: Default::default(),
-        },
+        }),
         unparsed: unparsed.into_inner(),
         failed,
     }
@@ -128,7 +128,7 @@ struct Engine<'r> {
     frozen: RefCell<BTreeMap<PathBuf, FrozenModule>>,
     /// Files being evaluated, outermost first: a load of one of them is a cycle.
     loading: RefCell<Vec<PathBuf>>,
-    parsed: RefCell<BTreeMap<PathBuf, ir::Module>>,
+    parsed: RefCell<BTreeMap<PathBuf, std::sync::Arc<ir::Module>>>,
     unparsed: RefCell<Vec<(PathBuf, String)>>,
     load_targets: RefCell<BTreeMap<(PathBuf, String), PathBuf>>,
     /// The first error with a location raised inside a load; the interpreter only carries
@@ -271,7 +271,8 @@ impl Engine<'_> {
         // The IR (what `behaviour` reads) of the same text: the one the run already read, else
         // parsed here (earlier eras' annotations and all).
         let read = self.read.and_then(|s| s.modules.get(path)).cloned();
-        match read.map_or_else(|| ir::Module::parse(path, text.clone()), Ok) {
+        let parse = || ir::Module::parse(path, text.clone()).map(std::sync::Arc::new);
+        match read.map_or_else(parse, Ok) {
             Ok(m) => {
                 self.parsed.borrow_mut().insert(path.to_path_buf(), m);
             }

@@ -108,11 +108,11 @@ impl Package {
 
 /// What reading (or evaluating) a set of build files recorded, before downloads are told
 /// apart.
-pub struct Evaluation {
+pub struct Evaluation<'s> {
     pub targets: Vec<EvaluatedTarget>,
     /// Every file read (build files and what they load), parsed, with the load graph: what
-    /// [`behaviour`] reads.
-    pub sources: Sources,
+    /// [`behaviour`] reads (the caller's own when nothing new was read).
+    pub sources: std::borrow::Cow<'s, Sources>,
     /// Files whose text the IR could not hold (the IR parser's dialect lacks a feature the
     /// file uses); their rules' behaviour is unknown.
     pub unparsed: Vec<(PathBuf, String)>,
@@ -298,7 +298,7 @@ pub fn by_evaluation(repo: &Repo, sources: &Sources, options: &Options) -> Evalu
 #[cfg(feature = "eval")]
 const MAX_EVALUATED_BYTES: usize = 4 << 20;
 
-fn found_in(eval: Evaluation) -> Evaluated {
+fn found_in(eval: Evaluation<'_>) -> Evaluated {
     let cell = &eval.sources.builds;
     let mut behaviours: std::collections::BTreeMap<Site, Option<behaviour::Behaviour>> =
         Default::default();

@@ -85,7 +85,7 @@ pub const GLOBAL_NAMES: &[&str] = &[
 
 /// The cell's targets as written, with `sources` as what the rules' behaviour is read
 /// from; `None` when some statement needs the interpreter.
-pub fn evaluation(repo: &Repo, sources: &Sources) -> Option<Evaluation> {
+pub fn evaluation<'s>(repo: &Repo, sources: &'s Sources) -> Option<Evaluation<'s>> {
     if !sources.unreadable.is_empty() {
         return None;
     }
@@ -107,7 +107,7 @@ pub fn evaluation(repo: &Repo, sources: &Sources) -> Option<Evaluation> {
     }
     Some(Evaluation {
         targets,
-        sources: sources.clone(),
+        sources: std::borrow::Cow::Borrowed(sources),
         unparsed: Vec::new(),
         failed: Vec::new(),
     })

@@ -17,6 +17,7 @@ pub mod schema;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::UserError;
 use crate::repo::{resolve_load, Repo};
@@ -29,7 +30,9 @@ pub struct Sources {
     pub buck: PathBuf,
     /// Every build file of the cell, `buck` first.
     pub builds: Vec<PathBuf>,
-    pub modules: BTreeMap<PathBuf, Module>,
+    /// Shared, so that a run may hold two views of the cell (before and after a rewrite)
+    /// without copying every parsed file.
+    pub modules: BTreeMap<PathBuf, Arc<Module>>,
     /// (loading file, load label) → loaded file.
     pub load_targets: BTreeMap<(PathBuf, String), PathBuf>,
     /// Loaded files that do not parse, with why. Only the build files must parse; one of
@@ -43,7 +46,7 @@ impl Sources {
     pub fn read(repo: &Repo, builds: &[PathBuf]) -> Result<Sources, UserError> {
         let modules = builds
             .iter()
-            .map(|b| Module::read(&repo.root, b))
+            .map(|b| Module::read(&repo.root, b).map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
         Sources::closure(repo, modules, BTreeMap::new())
     }
@@ -60,7 +63,7 @@ impl Sources {
         for b in &self.builds {
             known.remove(b);
             roots.push(match texts.iter().find(|(p, _)| p == b) {
-                Some((path, text)) => Module::parse(path, text.clone())?,
+                Some((path, text)) => Arc::new(Module::parse(path, text.clone())?),
                 None => self.modules.get(b).cloned().ok_or_else(|| {
                     UserError::new("internal error: a build file of the cell was not read")
                         .in_file(b)
@@ -76,7 +79,7 @@ impl Sources {
         let module = Module::parse(&self.buck, text)?;
         let mut known = self.modules.clone();
         known.remove(&self.buck);
-        let mut roots = vec![module];
+        let mut roots = vec![Arc::new(module)];
         for b in self.builds.iter().skip(1) {
             roots.extend(known.remove(b));
         }
@@ -86,8 +89,8 @@ impl Sources {
     /// `builds` and the closure of their loads; files in `known` are not read again.
     fn closure(
         repo: &Repo,
-        builds: Vec<Module>,
-        mut known: BTreeMap<PathBuf, Module>,
+        builds: Vec<Arc<Module>>,
+        mut known: BTreeMap<PathBuf, Arc<Module>>,
     ) -> Result<Sources, UserError> {
         let mut sources = Sources {
             buck: builds[0].path.clone(),
@@ -118,7 +121,7 @@ impl Sources {
                     match known.remove(&target) {
                         Some(m) => queue.push_back(m),
                         None => match Module::read(&repo.root, &target) {
-                            Ok(m) => queue.push_back(m),
+                            Ok(m) => queue.push_back(Arc::new(m)),
                             Err(e) => {
                                 sources.unreadable.insert(target, e);
                             }
@@ -133,7 +136,9 @@ impl Sources {
 
     /// The cell's build files, parsed, `buck` first.
     pub fn build_modules(&self) -> impl Iterator<Item = &Module> {
-        self.builds.iter().filter_map(|b| self.modules.get(b))
+        self.builds
+            .iter()
+            .filter_map(|b| self.modules.get(b).map(|m| &**m))
     }
 
     pub fn buck_module(&self) -> &Module {
@@ -155,7 +160,7 @@ impl Sources {
             e.message = format!("{} (needed to {why})", e.message);
             return Err(e);
         }
-        Ok(self.modules.get(path))
+        Ok(self.modules.get(path).map(|m| &**m))
     }
 
     /// Follow `name` as seen in `from` through loads to the file that defines it.
