@@ -117,6 +117,30 @@ fn built_path(nix: &Path, dir: &Path, attr: &str) -> String {
     json[0]["outputs"]["out"].as_str().unwrap().to_owned()
 }
 
+/// `doctor --json --no-probe`'s `nix-pinned` findings: (subject, status, seen).
+fn pinned_findings(dir: &Path, path_env: Option<&str>) -> Vec<(String, String, String)> {
+    let mut cmd = common::si_nixify(dir);
+    cmd.env("NIX_CONFIG", NIX_CONFIG)
+        .args(["doctor", "--json", "--no-probe"]);
+    if let Some(path) = path_env {
+        cmd.env("PATH", path);
+    }
+    let out = cmd.output().unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "nix-pinned")
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap_or_default().to_owned();
+            (s("subject"), s("status"), s("seen"))
+        })
+        .collect()
+}
+
 fn assert_buildifier_clean(files: &[PathBuf]) {
     let Some(buildifier) = tool("SI_NIXIFY_BUILDIFIER", "buildifier") else {
         println!("skipped buildifier: set SI_NIXIFY_BUILDIFIER");
@@ -228,6 +252,31 @@ fn pinned_packages_are_the_store_paths_nix_build_prints_and_check_follows_the_lo
     assert_ok(&generate(root, &[]));
     assert_eq!(snapshot(root), before);
 
+    // doctor knows the mode: nix is there and every package realises to its recorded path.
+    let findings = pinned_findings(root, None);
+    assert_eq!(findings.len(), packages.len() + 1, "{findings:?}");
+    assert_eq!(findings[0].0, "nix");
+    for (subject, status, seen) in &findings {
+        assert_eq!(status, "ok", "{subject}: {seen}");
+    }
+    for (target, _, recorded) in &packages {
+        assert!(
+            findings
+                .iter()
+                .any(|(s, _, seen)| s == &format!(":{target}")
+                    && seen == &format!("realises {recorded}")),
+            "{target}: {findings:?}"
+        );
+    }
+    // …and without nix on PATH it says so, as a failure.
+    let findings = pinned_findings(root, Some("/nonexistent"));
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(
+        (findings[0].0.as_str(), findings[0].1.as_str()),
+        ("nix", "fail")
+    );
+    assert!(findings[0].2.contains("not on PATH"), "{findings:?}");
+
     // A package changes (a new store path once the lock follows): --check is 1, writes nothing.
     let fake = root.join("fake-nixpkgs/flake.nix");
     let changed = read(&fake).replace("wrap \"clang\"", "wrap \"clang-2\"");
@@ -239,6 +288,16 @@ fn pinned_packages_are_the_store_paths_nix_build_prints_and_check_follows_the_lo
     assert_eq!(check.status.code(), Some(1), "{check_out}");
     assert!(check_out.contains("-clang-2\""), "{check_out}");
     assert_eq!(snapshot(root), before, "--check must not write");
+    // doctor fails the changed package, naming both paths; the others still realise.
+    let findings = pinned_findings(root, None);
+    let clang = findings.iter().find(|(s, _, _)| s == ":nix-clang").unwrap();
+    assert_eq!(clang.1, "fail", "{clang:?}");
+    assert!(
+        clang.2.contains("-clang-2") && clang.2.contains("records"),
+        "{clang:?}"
+    );
+    let failed = findings.iter().filter(|(_, st, _)| st == "fail").count();
+    assert_eq!(failed, 1, "{findings:?}");
     assert_ok(&generate(root, &[]));
     let check = generate(root, &["--check"]);
     assert_eq!(

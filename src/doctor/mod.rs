@@ -5,6 +5,7 @@
 mod cargo;
 mod elf;
 mod host;
+mod nix_pinned;
 mod probe;
 pub mod stale;
 mod tools;
@@ -25,7 +26,7 @@ pub enum Status {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    /// `tool`, `version`, `probe`, `host`, `stale`, `cargo`.
+    /// `tool`, `version`, `probe`, `host`, `stale`, `cargo`, `nix-pinned`.
     pub check: String,
     /// What was checked: a binary, a path, a probe name.
     pub subject: String,
@@ -76,6 +77,7 @@ pub fn examine(ctx: &Context, options: &Options) -> Result<Report, UserError> {
         probe::check(&planned.file, &planned.new, &ctx.know, os, &mut findings);
     }
     stale::check(&ctx.repo, &mut findings);
+    nix_pinned::check(ctx, &mut findings);
     cargo::check(&ctx.repo, &ctx.know, &mut findings);
     Ok(Report {
         schema_version: 1,

@@ -13,7 +13,7 @@ use rowan::ast::AstNode;
 use super::PINNED_NIX;
 use crate::error::UserError;
 
-const OUTPUT: &str = "buck2-toolchains";
+pub(crate) const OUTPUT: &str = "buck2-toolchains";
 
 /// The flake text with the `buck2-toolchains` output (unchanged when it has it already).
 pub fn add_output(path: &Path, text: &str, reasons: &mut Vec<String>) -> Result<String, UserError> {

@@ -53,17 +53,7 @@ pub fn store_paths(
         nix_string(&root_text),
         names.join(" ")
     );
-    let system = run(
-        nix,
-        root,
-        &[
-            "eval",
-            "--impure",
-            "--raw",
-            "--expr",
-            "builtins.currentSystem",
-        ],
-    )?;
+    let system = current_system(nix, root)?;
     // `nix build --json` does not keep the order of its installables: the paths come from
     // evaluating each package's outPath by name, the build realises them.
     let by_name = run(
@@ -105,7 +95,33 @@ pub fn store_paths(
             "`nix build` did not print `{missing}`, which `nix eval` gave as a pinned package's store path"
         )));
     }
-    Ok((system.trim().to_owned(), paths))
+    Ok((system, paths))
+}
+
+/// The Nix system of this machine (`x86_64-linux`): the key of the recorded store paths.
+pub fn current_system(nix: &Path, root: &Path) -> Result<String, UserError> {
+    let args = [
+        "eval",
+        "--impure",
+        "--raw",
+        "--expr",
+        "builtins.currentSystem",
+    ];
+    Ok(run(nix, root, &args)?.trim().to_owned())
+}
+
+/// Realise one package of the root flake's `buck2-toolchains` output, as the package target
+/// does at build time, and return its store path.
+pub fn realise(nix: &Path, root: &Path, system: &str, name: &str) -> Result<String, UserError> {
+    let installable = format!(
+        "{}#{}.{system}.{name}",
+        root.display(),
+        super::flake::OUTPUT
+    );
+    let built = run(nix, root, &["build", "--no-link", "--json", &installable])?;
+    out_paths(&built)
+        .and_then(|paths| paths.into_iter().next())
+        .ok_or_else(|| UserError::new(format!("`nix build {installable}` printed no store path")))
 }
 
 fn run(nix: &Path, root: &Path, args: &[&str]) -> Result<String, UserError> {
