@@ -52,7 +52,35 @@ fn si_nixify(dir: &Path, args: &[&str]) -> Output {
 /// The fixture, with host-tools.json naming this machine's tools and flake.lock written.
 fn pinned_fixture(nix: &Path) -> tempfile::TempDir {
     let dir = copy_fixture("nix-pinned");
-    let fake = dir.path().join("fake-nixpkgs/host-tools.json");
+    name_host_tools(dir.path());
+    nix_cmd(nix, dir.path(), &["flake", "lock"]);
+    dir
+}
+
+/// The SI fixture with its flake's three inputs locked to the stand-ins of the nix-pinned
+/// fixture (nixpkgs, flake-utils, rust-overlay): SI's own flake.nix, evaluated for real.
+fn si_pinned_fixture(nix: &Path) -> tempfile::TempDir {
+    let dir = copy_fixture("si-latest");
+    let stand_ins = common::fixtures().join("nix-pinned");
+    let mut args = vec!["flake".to_owned(), "lock".to_owned()];
+    for (input, stand_in) in [
+        ("nixpkgs", "fake-nixpkgs"),
+        ("flake-utils", "fake-flake-utils"),
+        ("rust-overlay", "fake-rust-overlay"),
+    ] {
+        common::copy_dir(&stand_ins.join(stand_in), &dir.path().join(stand_in));
+        let at = format!("path:{}", dir.path().join(stand_in).display());
+        args.extend(["--override-input".to_owned(), input.to_owned(), at]);
+    }
+    name_host_tools(dir.path());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    nix_cmd(nix, dir.path(), &args);
+    dir
+}
+
+/// Point the stand-in nixpkgs' packages at this machine's tools.
+fn name_host_tools(root: &Path) {
+    let fake = root.join("fake-nixpkgs/host-tools.json");
     let wanted: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&read(&fake)).unwrap();
     let mut host = serde_json::Map::new();
@@ -63,8 +91,6 @@ fn pinned_fixture(nix: &Path) -> tempfile::TempDir {
         host.insert(binary.clone(), path.into());
     }
     std::fs::write(&fake, serde_json::to_string_pretty(&host).unwrap()).unwrap();
-    nix_cmd(nix, dir.path(), &["flake", "lock"]);
-    dir
 }
 
 fn generate(dir: &Path, extra: &[&str]) -> Output {
@@ -357,4 +383,78 @@ fn si_fixture_without_flake_lock_is_refused_before_anything_runs() {
     );
     assert!(stderr.contains("nix flake lock"), "{stderr}");
     assert_eq!(snapshot(dir.path()), before);
+}
+
+#[test]
+fn si_fixture_dry_run_shows_every_change_with_its_reason_and_a_second_run_changes_nothing() {
+    let Some(nix) = nix() else { return };
+    let dir = si_pinned_fixture(&nix);
+    let root = dir.path();
+    let before = snapshot(root);
+    let out = generate(root, &["--dry-run"]);
+    assert_ok(&out);
+    assert_eq!(snapshot(root), before, "--dry-run wrote");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    // The plain rewrite's changes, each with its reason…
+    for change in [
+        "deleted download_rust_distribution(...) — downloads a pre-built archive",
+        "replaced hermetic_clang_toolchain → system_cxx_toolchain — ",
+        "dropped `rust_dist` — pointed at the deleted distribution `:rust_dist`",
+    ] {
+        assert!(text.contains(change), "{change}\n{text}");
+    }
+    // …then the pinned layer's: the toolchains, the flake output, every package.
+    for change in [
+        "replaced system_cxx_toolchain → nix_cxx_toolchain — its tools come from Nix packages",
+        "replaced system_rust_toolchain → nix_rust_toolchain",
+        "replaced system_python_toolchain → nix_python_toolchain",
+        "added the `buck2-toolchains` output",
+        "New file nix/buck2-toolchains-pinned.nix",
+        "New file toolchains/nix_pinned.bzl",
+    ] {
+        assert!(text.contains(change), "{change}\n{text}");
+    }
+    let mut shown = Vec::new();
+    for attr in ["clang", "llvmPackages-bintools", "python3", "rustc"] {
+        let line = format!("package :nix-{attr} builds `buck2-toolchains.x86_64-linux.{attr}`");
+        let at = text.find(&line).unwrap_or_else(|| panic!("{line}\n{text}"));
+        let store_path = text[at..].split(" = ").nth(1).unwrap_or_default();
+        let store_path = store_path.split(' ').next().unwrap_or_default();
+        assert!(
+            store_path.starts_with("/nix/store/"),
+            "{attr}: {store_path}"
+        );
+        shown.push((attr, store_path.to_owned()));
+    }
+    assert!(
+        text.contains("nothing written"),
+        "{}",
+        text.lines().last().unwrap_or_default()
+    );
+
+    // Written, the result parses, and a second run and --check change nothing.
+    assert_ok(&generate(root, &[]));
+    for f in ["flake.nix", "nix/buck2-toolchains-pinned.nix"] {
+        let parsed = Command::new(nix.with_file_name("nix-instantiate"))
+            .arg("--parse")
+            .arg(root.join(f))
+            .output()
+            .unwrap();
+        assert!(parsed.status.success(), "{f}");
+    }
+    assert_buildifier_clean(&[
+        root.join("toolchains/BUCK"),
+        root.join("toolchains/nix_pinned.bzl"),
+    ]);
+    // The paths the dry run showed are the ones recorded, and the ones nix builds.
+    let recorded = recorded_packages(root);
+    for (attr, store_path) in &shown {
+        let (_, _, path) = recorded.iter().find(|(_, a, _)| a == attr).unwrap();
+        assert_eq!(path, store_path, "{attr}");
+        assert_eq!(&built_path(&nix, root, attr), store_path, "{attr}");
+    }
+    let written = snapshot(root);
+    assert_ok(&generate(root, &[]));
+    assert_eq!(snapshot(root), written, "a second run changed files");
+    assert_eq!(generate(root, &["--check"]).status.code(), Some(0));
 }
