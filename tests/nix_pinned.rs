@@ -264,6 +264,10 @@ fn pinned_packages_are_the_store_paths_nix_build_prints_and_check_follows_the_lo
         buck.contains("nix_python_toolchain(\n    name = \"python\","),
         "{buck}"
     );
+    assert!(
+        buck.contains("nix_python_bootstrap_toolchain(\n    name = \"python_bootstrap\","),
+        "the prelude's C++ and Rust rules run helper scripts with it: {buck}"
+    );
     assert!(!buck.contains("system_cxx_toolchain"), "{buck}");
 
     // Up to date: --check is 0 and a second run writes nothing.
@@ -408,6 +412,7 @@ fn si_fixture_dry_run_shows_every_change_with_its_reason_and_a_second_run_change
         "replaced system_cxx_toolchain → nix_cxx_toolchain — its tools come from Nix packages",
         "replaced system_rust_toolchain → nix_rust_toolchain",
         "replaced system_python_toolchain → nix_python_toolchain",
+        "replaced system_python_bootstrap_toolchain → nix_python_bootstrap_toolchain",
         "added the `buck2-toolchains` output",
         "New file nix/buck2-toolchains-pinned.nix",
         "New file toolchains/nix_pinned.bzl",
@@ -454,7 +459,13 @@ fn si_fixture_dry_run_shows_every_change_with_its_reason_and_a_second_run_change
         assert_eq!(&built_path(&nix, root, attr), store_path, "{attr}");
     }
     let written = snapshot(root);
-    assert_ok(&generate(root, &[]));
+    let again = generate(root, &[]);
+    assert_ok(&again);
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("already on pinned Nix toolchains"),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
     assert_eq!(snapshot(root), written, "a second run changed files");
     assert_eq!(generate(root, &["--check"]).status.code(), Some(0));
 }

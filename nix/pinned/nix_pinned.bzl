@@ -32,9 +32,10 @@ load(
 load("@prelude//decls:common.bzl", "buck")
 load("@prelude//os_lookup:defs.bzl", "OsLookup")
 load("@prelude//python:toolchain.bzl", "PythonToolchainInfo")
+load("@prelude//python_bootstrap:python_bootstrap.bzl", "PythonBootstrapToolchainInfo")
 load("@prelude//rust:rust_toolchain.bzl", "RustToolchainInfo")
 load("@prelude//toolchains:cxx.bzl", "system_cxx_toolchain")
-load("@prelude//toolchains:python.bzl", "system_python_toolchain")
+load("@prelude//toolchains:python.bzl", "system_python_bootstrap_toolchain", "system_python_toolchain")
 load("@prelude//toolchains:rust.bzl", "system_rust_toolchain")
 
 _NIX_OS = {"linux": "linux", "macos": "darwin"}
@@ -183,6 +184,12 @@ def _nix_python_toolchain_impl(ctx):
     info = _replace(base, PythonToolchainInfo, interpreter = python, host_interpreter = python)
     return [DefaultInfo(), info]
 
+def _nix_python_bootstrap_toolchain_impl(ctx):
+    tools = ctx.attrs.nix_tools
+    base = ctx.attrs.base[PythonBootstrapToolchainInfo]
+    interpreter = _bin(tools, "python3") if "python3" in tools else base.interpreter
+    return [DefaultInfo(), PythonBootstrapToolchainInfo(interpreter = interpreter)]
+
 def _pinned_rule(impl, provider):
     return rule(
         impl = impl,
@@ -196,6 +203,7 @@ def _pinned_rule(impl, provider):
 _nix_cxx_toolchain = _pinned_rule(_nix_cxx_toolchain_impl, CxxToolchainInfo)
 _nix_rust_toolchain = _pinned_rule(_nix_rust_toolchain_impl, RustToolchainInfo)
 _nix_python_toolchain = _pinned_rule(_nix_python_toolchain_impl, PythonToolchainInfo)
+_nix_python_bootstrap_toolchain = _pinned_rule(_nix_python_bootstrap_toolchain_impl, PythonBootstrapToolchainInfo)
 
 def _pinned(system_rule, pinned_rule, name, nix_tools, visibility, kwargs):
     system_rule(name = name + "-from-path", **kwargs)
@@ -217,3 +225,7 @@ def nix_rust_toolchain(name, nix_tools, visibility = None, **kwargs):
 def nix_python_toolchain(name, nix_tools, visibility = None, **kwargs):
     """system_python_toolchain's attrs; the interpreter from `nix_tools`."""
     _pinned(system_python_toolchain, _nix_python_toolchain, name, nix_tools, visibility, kwargs)
+
+def nix_python_bootstrap_toolchain(name, nix_tools, visibility = None, **kwargs):
+    """system_python_bootstrap_toolchain's attrs; the interpreter from `nix_tools`."""
+    _pinned(system_python_bootstrap_toolchain, _nix_python_bootstrap_toolchain, name, nix_tools, visibility, kwargs)

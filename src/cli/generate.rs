@@ -505,7 +505,14 @@ fn summary(o: &Outcome, changed: &[&FileChange], args: &Args, wrote: bool) -> St
                 1 => o.builds[0].file.display().to_string(),
                 n => format!("the toolchains cell ({n} build files)"),
             };
-            format!("nothing to do: {what} is already on system toolchains and the devshell provides what they call")
+            let on = if o.pinned.as_ref().is_some_and(|p| !p.packages.is_empty()) {
+                "pinned Nix toolchains, their store paths current,"
+            } else {
+                "system toolchains"
+            };
+            format!(
+                "nothing to do: {what} is already on {on} and the devshell provides what they call"
+            )
         } else {
             let n = warnings.len();
             format!(
