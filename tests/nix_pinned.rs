@@ -469,3 +469,103 @@ fn si_fixture_dry_run_shows_every_change_with_its_reason_and_a_second_run_change
     assert_eq!(snapshot(root), written, "a second run changed files");
     assert_eq!(generate(root, &["--check"]).status.code(), Some(0));
 }
+
+/// With a real buck2 and its prelude (`SI_NIXIFY_BUCK2`, `SI_NIXIFY_PRELUDE`): after `generate
+/// --nix-pinned`, `env -i PATH=/nonexistent buck2 build` of a C and a Rust hello world succeeds
+/// with every tool taken from a store path (buck2 and nix called by absolute path), and both
+/// binaries run.
+#[test]
+fn buck2_builds_c_and_rust_hello_worlds_from_store_paths_only() {
+    let (Some(buck2), Some(prelude)) = (
+        std::env::var_os("SI_NIXIFY_BUCK2"),
+        std::env::var_os("SI_NIXIFY_PRELUDE"),
+    ) else {
+        println!("skipped: set SI_NIXIFY_BUCK2 and SI_NIXIFY_PRELUDE to build with the pinned toolchains");
+        return;
+    };
+    let Some(nix) = nix() else { return };
+    let dir = copy_fixture("nix-pinned");
+    let root = dir.path();
+    std::fs::remove_dir_all(root.join("prelude")).unwrap();
+    common::copy_dir(Path::new(&prelude), &root.join("prelude"));
+    std::fs::create_dir_all(root.join("none")).unwrap();
+    std::fs::write(
+        root.join(".buckconfig"),
+        "[cells]\n  root = .\n  prelude = prelude\n  toolchains = toolchains\n  none = none\n\n\
+         [cell_aliases]\n  config = prelude\n  fbcode = none\n  fbsource = none\n  buck = none\n\n\
+         [parser]\n  target_platform_detector_spec = target:root//...->prelude//platforms:default\n\n\
+         [build]\n  execution_platforms = prelude//platforms:default\n",
+    )
+    .unwrap();
+    // What the README says a build without PATH needs: nix by absolute path.
+    std::fs::write(
+        root.join(".buckconfig.local"),
+        format!("[si_nixify]\n  nix = {}\n", nix.display()),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("BUCK"),
+        "cxx_binary(\n    name = \"hello_c\",\n    srcs = [\"hello.c\"],\n)\n\n\
+         rust_binary(\n    name = \"hello_rs\",\n    srcs = [\"hello.rs\"],\n    crate_root = \"hello.rs\",\n)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("hello.c"),
+        "#include <stdio.h>\nint main(void) { puts(\"hello from c\"); return 0; }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("hello.rs"),
+        "fn main() {\n    println!(\"hello from rust\");\n}\n",
+    )
+    .unwrap();
+    name_host_tools(root);
+    name_real_rust_binaries(root);
+    nix_cmd(&nix, root, &["flake", "lock"]);
+    assert_ok(&generate(root, &[]));
+
+    let buck2_no_path = |args: &[&str]| {
+        Command::new(&buck2)
+            .current_dir(root)
+            .env_clear()
+            .env("PATH", "/nonexistent")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let built = buck2_no_path(&["build", "//:hello_c", "//:hello_rs", "--show-full-output"]);
+    let _ = buck2_no_path(&["kill"]);
+    assert_ok(&built);
+    let listing = String::from_utf8_lossy(&built.stdout).into_owned();
+    for (target, greeting) in [("hello_c", "hello from c"), ("hello_rs", "hello from rust")] {
+        let binary = listing
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("root//:{target} ")))
+            .unwrap_or_else(|| panic!("{target} not in:\n{listing}"));
+        let ran = Command::new(binary.trim()).env_clear().output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&ran.stdout).trim(),
+            greeting,
+            "{target}"
+        );
+    }
+}
+
+/// rustc, rustdoc and clippy-driver on PATH are often rustup's proxies, which need PATH and
+/// HOME to pick a toolchain: the stand-in packages link the real binaries of the sysroot.
+fn name_real_rust_binaries(root: &Path) {
+    let Ok(out) = Command::new("rustc").args(["--print", "sysroot"]).output() else {
+        return;
+    };
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let file = root.join("fake-nixpkgs/host-tools.json");
+    let mut host: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&read(&file)).unwrap();
+    for binary in ["rustc", "rustdoc", "clippy-driver"] {
+        let real = sysroot.join("bin").join(binary);
+        if real.is_file() {
+            host.insert(binary.to_owned(), real.display().to_string().into());
+        }
+    }
+    std::fs::write(&file, serde_json::to_string_pretty(&host).unwrap()).unwrap();
+}
