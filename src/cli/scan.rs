@@ -58,75 +58,57 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
 
 /// The toolchains inventory (when the repo has a readable one) with the whole repo's remote
 /// references, written as they are found (memory stays flat on any repo size); parse
-/// failures anywhere are listed, not fatal.
+/// failures anywhere are listed, not fatal. The inventory (which may evaluate the cell) is
+/// taken on its own thread while the walk starts: references found before it is ready wait
+/// in memory, then everything streams.
 fn run_all(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32> {
-    let mut failures = Vec::new();
-    let read = Inputs::read(repo.clone(), &FlakeChoice::Default);
-    let mut inv = match read.and_then(|inputs| inputs.inventory()) {
-        Ok(inv) => inv,
-        Err(e) => {
-            failures.push(all::ParseFailure::from_error(&e, "toolchains"));
-            Scan::from(Inventory::empty(repo.root.clone(), PathBuf::new()))
-        }
-    };
-    inv.remote_references.clear();
     let parse = if args.parse_all {
         all::Parse::Every
     } else {
         all::Parse::Candidates
     };
-    let mut io_error = None;
     let progress = Progress::spinner("scanning BUCK and .bzl files:", !args.json);
-    let (files, more) = if args.json {
-        let mut doc = serde_json::to_value(&inv)?;
-        let map = doc.as_object_mut().map(std::mem::take).unwrap_or_default();
-        writeln!(out, "{{")?;
-        for (key, value) in map.iter().filter(|(k, _)| *k != "remote_references") {
-            writeln!(
-                out,
-                "  {}: {},",
-                serde_json::to_string(key)?,
-                indented(value, 2)?
-            )?;
-        }
-        write!(out, "  \"remote_references\": [")?;
-        let mut first = true;
-        let scanned = all::scan_streaming(&repo, parse, |r| {
-            let line = serde_json::to_string(&r).unwrap_or_default();
-            let sep = if std::mem::take(&mut first) { "" } else { "," };
-            if let Err(e) = write!(out, "{sep}\n    {line}") {
-                io_error.get_or_insert(e);
-            }
-        })?;
-        writeln!(out, "{}],", if first { "" } else { "\n  " })?;
-        scanned
-    } else {
-        print_head(&inv, out)?;
-        let mut first = true;
-        all::scan_streaming_with_progress(
+    let (inv, mut failures, files, more, io_error) = std::thread::scope(|s| {
+        let head = s.spawn(|| toolchains_inventory(&repo));
+        let mut listing = Listing {
+            out: &mut *out,
+            json: args.json,
+            head: Some(head),
+            inv: None,
+            failures: Vec::new(),
+            waiting: Vec::new(),
+            first: true,
+            error: None,
+        };
+        let scanned = all::scan_streaming_with_progress(
             &repo,
             parse,
-            |r| {
-                // The header only once there is something under it.
-                let header = if std::mem::take(&mut first) {
-                    format!(
-                        "\n{}\n",
-                        paint(style::HEADER, "Remote references (whole repo):")
-                    )
-                } else {
-                    String::new()
-                };
-                if let Err(e) = writeln!(out, "{header}{}", reference_line(&r)) {
-                    io_error.get_or_insert(e);
-                }
-            },
+            |r| listing.reference(r),
             |n| progress.advance(n),
-        )?
-    };
+        );
+        listing.print_head();
+        let Listing {
+            inv,
+            failures,
+            error,
+            first,
+            out: listing_out,
+            json,
+            ..
+        } = listing;
+        if json {
+            if let Err(e) = writeln!(listing_out, "{}],", if first { "" } else { "\n  " }) {
+                return Err(anyhow::Error::from(e));
+            }
+        }
+        let (files, more) = scanned?;
+        Ok((inv, failures, files, more, error))
+    })?;
     drop(progress);
     if let Some(e) = io_error {
         return Err(e.into());
     }
+    let inv = inv.expect("the head is printed before the tail");
     failures.extend(more);
     if args.json {
         writeln!(out, "  \"files_scanned\": {files},")?;
@@ -156,6 +138,106 @@ fn run_all(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
     } else {
         super::exit::DRIFT
     })
+}
+
+/// The toolchains inventory of `scan --all`, without its references (the walk lists the
+/// whole repo's); a repo whose toolchains cannot be read gets an empty one and a failure.
+fn toolchains_inventory(repo: &Repo) -> (Scan, Option<all::ParseFailure>) {
+    let read = Inputs::read(repo.clone(), &FlakeChoice::Default);
+    let (mut inv, failure) = match read.and_then(|inputs| inputs.inventory()) {
+        Ok(inv) => (inv, None),
+        Err(e) => (
+            Scan::from(Inventory::empty(repo.root.clone(), PathBuf::new())),
+            Some(all::ParseFailure::from_error(&e, "toolchains")),
+        ),
+    };
+    inv.remote_references.clear();
+    (inv, failure)
+}
+
+type Head<'s> = std::thread::ScopedJoinHandle<'s, (Scan, Option<all::ParseFailure>)>;
+
+/// The `scan --all` output as it streams: the inventory head once its thread is done, each
+/// reference after it (those found earlier wait in `waiting`).
+struct Listing<'s, 'o, W: Write> {
+    out: &'o mut W,
+    json: bool,
+    head: Option<Head<'s>>,
+    inv: Option<Scan>,
+    failures: Vec<all::ParseFailure>,
+    waiting: Vec<inventory::RemoteReference>,
+    first: bool,
+    error: Option<std::io::Error>,
+}
+
+impl<W: Write> Listing<'_, '_, W> {
+    fn reference(&mut self, r: inventory::RemoteReference) {
+        if self.head.as_ref().is_some_and(|h| !h.is_finished()) {
+            self.waiting.push(r);
+            return;
+        }
+        self.print_head();
+        self.write_reference(&r);
+    }
+
+    /// Print the head (waiting for its thread if need be) and what waited for it; once.
+    fn print_head(&mut self) {
+        let Some(head) = self.head.take() else {
+            return;
+        };
+        let (inv, failure) = head
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        self.failures.extend(failure);
+        if let Err(e) = self.write_head(&inv) {
+            self.error.get_or_insert(e);
+        }
+        self.inv = Some(inv);
+        for r in std::mem::take(&mut self.waiting) {
+            self.write_reference(&r);
+        }
+    }
+
+    fn write_head(&mut self, inv: &Scan) -> std::io::Result<()> {
+        if !self.json {
+            return print_head(inv, self.out);
+        }
+        let mut doc = serde_json::to_value(inv)?;
+        let map = doc.as_object_mut().map(std::mem::take).unwrap_or_default();
+        writeln!(self.out, "{{")?;
+        for (key, value) in map.iter().filter(|(k, _)| *k != "remote_references") {
+            writeln!(
+                self.out,
+                "  {}: {},",
+                serde_json::to_string(key)?,
+                indented(value, 2)?
+            )?;
+        }
+        write!(self.out, "  \"remote_references\": [")
+    }
+
+    fn write_reference(&mut self, r: &inventory::RemoteReference) {
+        let first = std::mem::take(&mut self.first);
+        let written = if self.json {
+            let line = serde_json::to_string(r).unwrap_or_default();
+            let sep = if first { "" } else { "," };
+            write!(self.out, "{sep}\n    {line}")
+        } else {
+            // The header only once there is something under it.
+            let header = if first {
+                format!(
+                    "\n{}\n",
+                    paint(style::HEADER, "Remote references (whole repo):")
+                )
+            } else {
+                String::new()
+            };
+            writeln!(self.out, "{header}{}", reference_line(r))
+        };
+        if let Err(e) = written {
+            self.error.get_or_insert(e);
+        }
+    }
 }
 
 /// Pretty JSON of `value`, its continuation lines indented by `by` spaces.
