@@ -6,6 +6,8 @@
 #      generated 10k-file tree — target ratio <= 2.0;
 #   3. scan --all at 1k / 10k / 100k files: time per file (within 1.5x across sizes) and peak
 #      RSS (100k <= 2x 1k).
+#   4. with SI_NIXIFY_SI_TREE=DIR (a checkout of systeminit/si, not shipped here): scan --all
+#      --json vs the same rg over that tree — target ratio <= 2.0.
 # Needs: hyperfine, ripgrep, GNU time (Debian), buildozer (npm) — installed here if missing.
 # Usage: bash benches/compare.sh [--quick]   (--quick: 1k and 10k only, fewer runs)
 set -euo pipefail
@@ -48,6 +50,14 @@ hyperfine --style none --warmup 2 --runs "$runs" --export-json "$work/scan.json"
   -n rg "rg -n 'https?://|download_file|http_archive' $trees/10000" \
   >/dev/null
 
+si_tree="${SI_NIXIFY_SI_TREE:-}"
+if [ -n "$si_tree" ]; then
+  hyperfine --style none --warmup 2 --runs "$runs" --export-json "$work/si.json" \
+    -n si-nixify "$bin --repo $si_tree scan --all --json" \
+    -n rg "rg -n 'https?://|download_file|http_archive' $si_tree" \
+    >/dev/null
+fi
+
 for n in "${sizes[@]}"; do
   hyperfine --style none --warmup 1 --runs 3 --export-json "$work/size-$n.json" "$bin --repo $trees/$n scan --all --json" >/dev/null
   /usr/bin/time -f "%M" -o "$work/rss-$n" "$bin" --repo "$trees/$n" scan --all --json >/dev/null
@@ -65,6 +75,11 @@ r = edit["si-nixify"] / edit["buildozer"]
 print(f"{'generate vs buildozer (SI fixture)':<48} {edit['si-nixify']*1e3:>9.2f}ms {edit['buildozer']*1e3:>9.2f}ms {r:>7.2f}  <= 1.0 {verdict(r <= 1.0)} (stretch <= 0.5 {verdict(r <= 0.5)})")
 r = scan["si-nixify"] / scan["rg"]
 print(f"{'scan --all --json vs rg (10k files)':<48} {scan['si-nixify']*1e3:>9.2f}ms {scan['rg']*1e3:>9.2f}ms {r:>7.2f}  <= 2.0 {verdict(r <= 2.0)}")
+import os
+if os.path.exists(f"{work}/si.json"):
+    si = means("si")
+    r = si["si-nixify"] / si["rg"]
+    print(f"{'scan --all --json vs rg (SI checkout)':<48} {si['si-nixify']*1e3:>9.2f}ms {si['rg']*1e3:>9.2f}ms {r:>7.2f}  <= 2.0 {verdict(r <= 2.0)}")
 print()
 print(f"{'files':>8} {'scan --all':>12} {'per file':>12} {'peak RSS':>10}")
 per, rss = {}, {}
