@@ -231,9 +231,11 @@ fn pinned_packages_are_the_store_paths_nix_build_prints_and_check_follows_the_lo
     assert_eq!(
         attrs,
         [
+            "bash",
             "binutils",
             "clang",
             "clippy",
+            "coreutils",
             "llvmPackages-bintools",
             "python3",
             "rustc"
@@ -520,7 +522,7 @@ fn buck2_builds_c_and_rust_hello_worlds_from_store_paths_only() {
     )
     .unwrap();
     name_host_tools(root);
-    name_real_rust_binaries(root);
+    name_real_binaries(root);
     nix_cmd(&nix, root, &["flake", "lock"]);
     assert_ok(&generate(root, &[]));
 
@@ -551,20 +553,31 @@ fn buck2_builds_c_and_rust_hello_worlds_from_store_paths_only() {
     }
 }
 
-/// rustc, rustdoc and clippy-driver on PATH are often rustup's proxies, which need PATH and
-/// HOME to pick a toolchain: the stand-in packages link the real binaries of the sysroot.
-fn name_real_rust_binaries(root: &Path) {
-    let Ok(out) = Command::new("rustc").args(["--print", "sysroot"]).output() else {
-        return;
-    };
-    let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+/// rustc, rustdoc, clippy-driver and python3 on PATH are often rustup's or pyenv's shims,
+/// which need PATH and HOME to pick a version (pyenv's is a bash script): the stand-in
+/// packages link the real binaries instead.
+fn name_real_binaries(root: &Path) {
     let file = root.join("fake-nixpkgs/host-tools.json");
     let mut host: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&read(&file)).unwrap();
-    for binary in ["rustc", "rustdoc", "clippy-driver"] {
-        let real = sysroot.join("bin").join(binary);
-        if real.is_file() {
-            host.insert(binary.to_owned(), real.display().to_string().into());
+    let printed = |cmd: &str, args: &[&str]| {
+        Command::new(cmd)
+            .args(args)
+            .output()
+            .ok()
+            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+    };
+    if let Some(sysroot) = printed("rustc", &["--print", "sysroot"]) {
+        for binary in ["rustc", "rustdoc", "clippy-driver"] {
+            let real = sysroot.join("bin").join(binary);
+            if real.is_file() {
+                host.insert(binary.to_owned(), real.display().to_string().into());
+            }
+        }
+    }
+    if let Some(python) = printed("python3", &["-c", "import sys; print(sys.executable)"]) {
+        if python.is_file() {
+            host.insert("python3".to_owned(), python.display().to_string().into());
         }
     }
     std::fs::write(&file, serde_json::to_string_pretty(&host).unwrap()).unwrap();

@@ -165,13 +165,22 @@ def _nix_cxx_toolchain_impl(ctx):
     )
     return [DefaultInfo(), info, ctx.attrs.base[CxxPlatformInfo]]
 
+def _with_store_path(tools, run):
+    # The prelude links Rust through a script it writes with `#!/usr/bin/env bash`
+    # (prelude/utils/cmd_script.bzl), which finds bash on the PATH rustc was given: run rustc
+    # under `env PATH=<bash's store path>/bin`, so that no PATH of the caller's is needed.
+    if "env" not in tools or "bash" not in tools:
+        return run
+    bash_bin = cmd_args(tools["bash"][DefaultInfo].default_outputs[0], format = "PATH={}/bin")
+    return RunInfo(args = cmd_args(_bin(tools, "env"), bash_bin, run.args))
+
 def _nix_rust_toolchain_impl(ctx):
     tools = ctx.attrs.nix_tools
     base = ctx.attrs.base[RustToolchainInfo]
     info = _replace(
         base,
         RustToolchainInfo,
-        compiler = _run(tools, "rustc", base.compiler),
+        compiler = _with_store_path(tools, _run(tools, "rustc", base.compiler)),
         rustdoc = _run(tools, "rustdoc", base.rustdoc),
         clippy_driver = _run(tools, "clippy-driver", base.clippy_driver),
     )

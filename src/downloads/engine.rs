@@ -171,7 +171,10 @@ impl Engine<'_> {
 
     fn load(&self, from: &Path, label: &str) -> Result<FrozenModule, UserError> {
         let at = self.load_location(from, label);
-        if self.repo.is_external_unavailable(label) {
+        // `load("@prelude//:prelude.bzl", "native")` asks the prelude for Buck2's own `native`:
+        // given the global, not the whole prelude evaluated (which these stand-ins may not
+        // carry through), whether or not the prelude is on disk.
+        if self.repo.is_external_unavailable(label) || self.asks_only_globals(from, label) {
             return self.unavailable_module(from, label);
         }
         let target = resolve_load(self.repo, label, from, &at)?;
@@ -195,6 +198,20 @@ impl Engine<'_> {
         };
         self.frozen.borrow_mut().insert(target, module.clone());
         Ok(module)
+    }
+
+    /// Whether every symbol `from` loads from `label` is one of the globals (`native`).
+    fn asks_only_globals(&self, from: &Path, label: &str) -> bool {
+        let parsed = self.parsed.borrow();
+        let Some(module) = parsed.get(from) else {
+            return false;
+        };
+        let mut symbols = module
+            .loads()
+            .filter(|l| l.module == label)
+            .flat_map(|l| l.symbols.iter())
+            .peekable();
+        symbols.peek().is_some() && symbols.all(|s| self.global_names.contains(&s.their))
     }
 
     /// Where `load(label, …)` is written in `from`, for errors.
