@@ -86,7 +86,7 @@ fn run_all(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
             |r| listing.reference(r),
             |n| progress.advance(n),
         );
-        listing.print_head();
+        listing.flush_head();
         let Listing {
             inv,
             failures,
@@ -176,12 +176,12 @@ impl<W: Write> Listing<'_, '_, W> {
             self.waiting.push(r);
             return;
         }
-        self.print_head();
+        self.flush_head();
         self.write_reference(&r);
     }
 
     /// Print the head (waiting for its thread if need be) and what waited for it; once.
-    fn print_head(&mut self) {
+    fn flush_head(&mut self) {
         let Some(head) = self.head.take() else {
             return;
         };

@@ -202,16 +202,22 @@ impl Engine<'_> {
 
     /// Whether every symbol `from` loads from `label` is one of the globals (`native`).
     fn asks_only_globals(&self, from: &Path, label: &str) -> bool {
-        let parsed = self.parsed.borrow();
-        let Some(module) = parsed.get(from) else {
-            return false;
-        };
-        let mut symbols = module
-            .loads()
-            .filter(|l| l.module == label)
-            .flat_map(|l| l.symbols.iter())
-            .peekable();
-        symbols.peek().is_some() && symbols.all(|s| self.global_names.contains(&s.their))
+        let symbols = self.symbols_asked(from, label);
+        !symbols.is_empty() && symbols.iter().all(|s| self.global_names.contains(s))
+    }
+
+    /// The names (as the loaded file spells them) that `from` loads from `label`.
+    fn symbols_asked(&self, from: &Path, label: &str) -> Vec<String> {
+        self.parsed
+            .borrow()
+            .get(from)
+            .map(|m| {
+                m.loads()
+                    .filter(|l| l.module == label)
+                    .flat_map(|l| l.symbols.iter().map(|s| s.their.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Where `load(label, …)` is written in `from`, for errors.
@@ -234,17 +240,7 @@ impl Engine<'_> {
     /// A file Buck2 would provide (a bundled prelude): each symbol `from` asks of it is a
     /// stand-in native function, so that calling a bundled rule records a target.
     fn unavailable_module(&self, from: &Path, label: &str) -> Result<FrozenModule, UserError> {
-        let symbols: Vec<String> = self
-            .parsed
-            .borrow()
-            .get(from)
-            .map(|m| {
-                m.loads()
-                    .filter(|l| l.module == label)
-                    .flat_map(|l| l.symbols.iter().map(|s| s.their.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let symbols = self.symbols_asked(from, label);
         Module::with_temp_heap(|module| {
             for s in &symbols {
                 // `load("@prelude//:prelude.bzl", "native")` is Buck2's `native` itself.

@@ -95,7 +95,7 @@ impl Recorder {
             .cloned()
             .unwrap_or_else(|| rule_call.clone());
         self.targets.borrow_mut().push(EvaluatedTarget {
-            label: format!("{}//{}:{}", package.cell, package.path_in_cell, name),
+            label: package.label(&name),
             package: package.dir.clone(),
             name,
             rule: kind.to_owned(),

@@ -183,7 +183,7 @@ fn rule_of(
 /// Where `name = rule(…)` calls `rule`, when that is the one top-level binding of `name` and
 /// `rule` is the global.
 fn rule_assignment(module: &Module, name: &str) -> Option<usize> {
-    if module.defines("rule") || module.loaded_symbol("rule").is_some() {
+    if bound_here(module, "rule") {
         return None;
     }
     let mut bindings = module.stmts.iter().filter(|s| binds(s, name));
@@ -195,6 +195,12 @@ fn rule_assignment(module: &Module, name: &str) -> Option<usize> {
         ([only], Some(("rule", _))) if only == name => Some(value.span.start),
         _ => None,
     }
+}
+
+/// Whether the file binds `name` itself (top-level assignment, `def`, or load), so that it is
+/// not the global of that name.
+fn bound_here(module: &Module, name: &str) -> bool {
+    module.defines(name) || module.loaded_symbol(name).is_some()
 }
 
 fn binds(stmt: &Stmt, name: &str) -> bool {
@@ -228,7 +234,7 @@ fn data(module: &Module, node: &Node) -> Option<Data> {
     match &node.expr {
         Expr::Str(s) => plain(Value::String(s.clone())),
         Expr::Int(i) => plain(json!(i.parse::<i64>().ok()?)),
-        Expr::Ident(name) if module.defines(name) || module.loaded_symbol(name).is_some() => None,
+        Expr::Ident(name) if bound_here(module, name) => None,
         Expr::Ident(name) => match name.as_str() {
             "True" => plain(Value::Bool(true)),
             "False" => plain(Value::Bool(false)),
@@ -251,18 +257,14 @@ fn data(module: &Module, node: &Node) -> Option<Data> {
             }
             plain(Value::Object(map))
         }
-        Expr::Call { .. } => {
-            let (func, args) = node.as_named_call()?;
-            let ([branches], false) = (
-                args,
-                module.defines(func) || module.loaded_symbol(func).is_some(),
-            ) else {
-                return None;
-            };
-            (func == "select" && branches.name.is_none()).then_some(())?;
-            let branches = data(module, &branches.value)?.into_json();
-            Some(Data::Select(json!({ "select": branches })))
-        }
+        // `select({...})`, the global: its one positional argument.
+        Expr::Call { .. } => match node.as_named_call()? {
+            ("select", [branches]) if branches.name.is_none() && !bound_here(module, "select") => {
+                let branches = data(module, &branches.value)?.into_json();
+                Some(Data::Select(json!({ "select": branches })))
+            }
+            _ => None,
+        },
         Expr::Op(l, "+", r) => add(data(module, l)?, data(module, r)?),
         _ => None,
     }

@@ -76,14 +76,7 @@ impl Sources {
     /// The same files, with the main build file's text replaced (fuzzing and property tests
     /// rewrite many BUCK texts against one repo without touching the disk).
     pub fn with_buck_text(&self, repo: &Repo, text: String) -> Result<Sources, UserError> {
-        let module = Module::parse(&self.buck, text)?;
-        let mut known = self.modules.clone();
-        known.remove(&self.buck);
-        let mut roots = vec![Arc::new(module)];
-        for b in self.builds.iter().skip(1) {
-            roots.extend(known.remove(b));
-        }
-        Sources::closure(repo, roots, known)
+        self.with_build_texts(repo, &[(self.buck.clone(), text)])
     }
 
     /// `builds` and the closure of their loads; files in `known` are not read again.
