@@ -4,7 +4,6 @@
 //! cell without `nix_package` targets.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use super::{Finding, Status};
 use crate::inventory::targets::calls;
@@ -121,12 +120,15 @@ fn recorded(ctx: &Context) -> Vec<Recorded> {
                     .collect(),
                 _ => BTreeMap::new(),
             };
-            let file: PathBuf = module.path.clone();
             out.push(Recorded {
                 target,
                 attr,
                 store_paths,
-                at: format!("{}:{}", file.display(), module.line(call.node.span.start)),
+                at: format!(
+                    "{}:{}",
+                    module.path.display(),
+                    module.line(call.node.span.start)
+                ),
             });
         }
     }
