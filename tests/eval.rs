@@ -437,3 +437,37 @@ fn si_after_generate_is_read_as_written_and_matches_its_evaluation() {
     );
     assert!(read_as_written_matches_evaluation(dir.path()));
 }
+
+/// A macro that branches on `is_select()` (facebook/buck2-rustc-bootstrap's `defs.bzl`):
+/// `+` for a select, `|` for a dict. Were `is_select` missing or always truthy, `dict + dict`
+/// would fail and the file's downloads would go unseen.
+#[test]
+fn is_select_tells_a_select_from_a_dict() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(
+        root.join(".buckconfig"),
+        "[cells]\nroot = .\ntoolchains = toolchains\n",
+    )
+    .unwrap();
+    std::fs::write(root.join(".buckroot"), "").unwrap();
+    std::fs::create_dir(root.join("toolchains")).unwrap();
+    std::fs::write(
+        root.join("toolchains/defs.bzl"),
+        "def fetch(name, env, extra):\n    merged = env + extra if is_select(env) else env | extra\n    native.http_file(name = name, urls = [merged[\"URL\"]], sha256 = merged[\"SHA\"])\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("toolchains/BUCK"),
+        "load(\":defs.bzl\", \"fetch\")\n\nfetch(name = \"tool\", env = {\"URL\": \"https://example.com/tool\"}, extra = {\"SHA\": \"00\"})\n",
+    )
+    .unwrap();
+    let repo = Repo::open(root.canonicalize().unwrap()).unwrap();
+    let files = downloads::cell_build_files(&repo, &repo.toolchains_dir());
+    let found = downloads::downloads(&repo, &files, &Options::default());
+    assert!(found.failed.is_empty(), "{:?}", found.failed);
+    assert_eq!(
+        find(&found, "toolchains//:tool").urls,
+        ["https://example.com/tool"]
+    );
+}

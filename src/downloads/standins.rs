@@ -464,6 +464,12 @@ fn buck2_globals(builder: &mut GlobalsBuilder) {
         Ok(Select(serde_json::json!({ "select": to_json(branches) })))
     }
 
+    /// `is_select(x)`: whether `x` is a `select()`. Macros branch on it
+    /// (`attrs + {...}` only when not a select); an opaque stand-in would be truthy.
+    fn is_select<'v>(#[starlark(require = pos)] value: Value<'v>) -> starlark::Result<bool> {
+        Ok(Select::from_value(value).is_some())
+    }
+
     /// The build file's package path within its cell.
     fn package_name<'v>(eval: &mut Evaluator<'v, '_, '_>) -> starlark::Result<String> {
         Ok(Recorder::of(eval)?

@@ -49,6 +49,7 @@ pub const GLOBAL_NAMES: &[&str] = &[
     "hash",
     "host_info",
     "int",
+    "is_select",
     "isinstance",
     "json",
     "len",
