@@ -96,7 +96,13 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
     let inputs = Inputs::read(repo, &choice)?;
     let mut inv = inputs.inventory_before_downloads()?;
     let mut outcome = plan_all(&inputs, &inv, args)?;
-    let judged = downloads_after_rewrite(&inputs, &inv, &outcome);
+    let mut judged = downloads_after_rewrite(&inputs, &inv, &outcome);
+    // Downloads the rewrite by rule name leaves: the input is evaluated, and toolchains are
+    // judged by what their rules do (issue 12). SI never gets here, and pays nothing for it.
+    if !judged.left.is_empty() && take_generic_moves(&inputs, &mut inv) {
+        outcome = plan_all(&inputs, &inv, args)?;
+        judged = downloads_after_rewrite(&inputs, &inv, &outcome);
+    }
     outcome.add_cell_warnings(inv.warnings.len(), &judged.warnings);
     inv.inventory.set_downloads(judged);
     if args.nix_pinned {
@@ -121,6 +127,15 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
             super::exit::OK
         },
     )
+}
+
+/// Reclassify the toolchains by what their rules do ([`inventory::generic`]); whether any
+/// target changed.
+fn take_generic_moves(inputs: &Inputs, inv: &mut Scan) -> bool {
+    let ctx = &inputs.ctx;
+    let found = downloads::of_sources(&ctx.repo, &ctx.sources, &downloads::Options::default());
+    let inv = &mut inv.inventory;
+    inventory::generic::classify(ctx, &mut inv.targets, &found, &mut inv.required_tools)
 }
 
 /// The downloads the rewrite leaves in place. When what it writes is written out (system
@@ -318,6 +333,10 @@ fn plan_all(inputs: &Inputs, inv: &Scan, args: &Args) -> Result<Outcome, UserErr
             new: p.new.clone(),
         })
         .collect();
+    if let Some((path, new)) = plan::path_tool_file(ctx, inv) {
+        let old = std::fs::read_to_string(ctx.repo.root.join(&path)).ok();
+        changes.push(FileChange { path, old, new });
+    }
     // The pins go with the deleted distribution targets: keep them for scan and doctor.
     // (Pins read from the file are already in it; only the toolchains' own pins are news.)
     if inv.pins.iter().any(|p| !p.recorded) && builds.iter().any(|p| !p.is_noop()) {

@@ -260,7 +260,7 @@ fn reference_line(r: &inventory::RemoteReference) -> String {
 fn status_style(status: inventory::Status) -> anstyle::Style {
     match status {
         inventory::Status::Distribution | inventory::Status::Custom => style::WARN,
-        inventory::Status::Hermetic => style::HINT,
+        inventory::Status::Hermetic | inventory::Status::PathTool => style::HINT,
         inventory::Status::System => style::OK,
         inventory::Status::Other => anstyle::Style::new(),
     }

@@ -22,6 +22,10 @@ pub struct Behaviour {
     pub download: Option<Site>,
     /// A download reached only through a dynamic-output callback.
     pub dynamic: Option<Dynamic>,
+    /// Providers the implementation constructs (`RustToolchainInfo(…)`) and provider helpers
+    /// it calls (`cxx_toolchain_infos(…)`), by Buck2's naming convention (`…Info`,
+    /// `…_infos`): what the rule gives its users, and so what can stand in for it.
+    pub provides: BTreeSet<String>,
 }
 
 impl Behaviour {
@@ -174,7 +178,7 @@ impl<'a> Walk<'a> {
         match &func.expr {
             Expr::Dot(_, method) if method == "download_file" => Behaviour {
                 download: Some(module.location_site(call)),
-                dynamic: None,
+                ..Behaviour::default()
             },
             Expr::Dot(_, method) if method == "anon_target" || method == "anon_targets" => {
                 // The rule values passed in: `anon_target(_fetch, {…})`,
@@ -189,7 +193,12 @@ impl<'a> Walk<'a> {
                 }
                 let mut found = Behaviour::default();
                 for r in rules {
-                    merge(&mut found, self.function(module, locals, &r, depth + 1));
+                    // The anon target's providers are its own, not this rule's.
+                    let inner = Behaviour {
+                        provides: BTreeSet::new(),
+                        ..self.function(module, locals, &r, depth + 1)
+                    };
+                    merge(&mut found, inner);
                 }
                 found
             }
@@ -201,7 +210,13 @@ impl<'a> Walk<'a> {
                 let data = kwarg(args, "dynamic").map(ctx_attrs_in).unwrap_or_default();
                 as_dynamic(inner, module.location_site(call), &data)
             }
-            Expr::Ident(name) => self.function(module, locals, name, depth + 1),
+            Expr::Ident(name) => {
+                let mut found = self.function(module, locals, name, depth + 1);
+                if is_provider_name(name) {
+                    found.provides.insert(name.clone());
+                }
+                found
+            }
             _ => Behaviour::default(),
         }
     }
@@ -214,6 +229,8 @@ fn as_dynamic(inner: Behaviour, registered_at: Site, data_attrs: &[String]) -> B
         .or_else(|| inner.dynamic.as_ref().map(|d| d.download.clone()));
     Behaviour {
         download: None,
+        // What the callback constructs is the dynamic action's, not the rule's.
+        provides: BTreeSet::new(),
         dynamic: download.map(|download| Dynamic {
             registered_at,
             download,
@@ -222,7 +239,14 @@ fn as_dynamic(inner: Behaviour, registered_at: Site, data_attrs: &[String]) -> B
     }
 }
 
+/// Buck2's naming convention for providers and the helpers that build a toolchain's set of
+/// them.
+fn is_provider_name(name: &str) -> bool {
+    name.ends_with("Info") || name.ends_with("_infos")
+}
+
 fn merge(into: &mut Behaviour, other: Behaviour) {
+    into.provides.extend(other.provides);
     if into.download.is_none() {
         into.download = other.download;
     }

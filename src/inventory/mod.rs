@@ -5,6 +5,7 @@
 
 pub mod all;
 pub mod distributions;
+pub mod generic;
 pub mod left;
 pub mod pins;
 pub mod references;
@@ -160,6 +161,7 @@ impl Context {
 pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
     let mut inv = take_before_downloads(ctx)?;
     let found = downloads::of_sources(&ctx.repo, &ctx.sources, &downloads::Options::default());
+    generic::classify(ctx, &mut inv.targets, &found, &mut inv.required_tools);
     let judged = judge_downloads(found, &inv.targets);
     inv.set_downloads(judged);
     Ok(inv)

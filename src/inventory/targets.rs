@@ -14,6 +14,8 @@ use crate::repo::Repo;
 pub enum Status {
     Distribution,
     Hermetic,
+    /// A rule that only ran a downloaded binary: becomes `si_nixify_path_tool`.
+    PathTool,
     System,
     Custom,
     Other,
@@ -24,6 +26,7 @@ impl Status {
         match self {
             Status::Distribution => "distribution",
             Status::Hermetic => "hermetic",
+            Status::PathTool => "path_tool",
             Status::System => "system",
             Status::Custom => "custom",
             Status::Other => "other",
@@ -53,6 +56,10 @@ pub struct Target {
     /// Index of the call among the build file's top-level calls.
     #[serde(skip)]
     pub call_index: usize,
+    /// What stands in for a rule the knowledge base does not name, found by what the rule
+    /// does ([`super::generic`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stand_in: Option<super::generic::StandIn>,
     #[serde(skip)]
     pub span: Span,
 }
@@ -243,6 +250,7 @@ fn classify_call(
         replacement: None,
         distribution: None,
         call_index,
+        stand_in: None,
         span: call.node.span,
     };
     if know.distributions.contains_key(call.rule) {

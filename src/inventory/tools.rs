@@ -53,6 +53,9 @@ pub fn required(module: &Module, targets: &[Target], know: &Knowledge) -> Vec<Re
             continue;
         }
         let call = &all_calls[target.call_index];
+        if let Some(tool) = path_tool_binary(call, &target.name, know) {
+            add(&mut out, tool);
+        }
         for arg in call.args {
             let attr = arg.name.as_deref().unwrap_or("an argument");
             for (s, platform) in strings_with_platform(&arg.value, None) {
@@ -78,6 +81,22 @@ pub fn required(module: &Module, targets: &[Target], know: &Knowledge) -> Vec<Re
         }
     }
     out
+}
+
+/// What an `si_nixify_path_tool` target (written by an earlier rewrite) runs from PATH.
+fn path_tool_binary(call: &Call, target: &str, know: &Knowledge) -> Option<RequiredTool> {
+    if call.rule != super::generic::PATH_TOOL_RULE {
+        return None;
+    }
+    let exe = call.kwarg("exe")?.value.as_str()?;
+    Some(RequiredTool {
+        binary: exe.to_owned(),
+        why: format!("`{target}` ({}) runs `{exe}` from PATH", call.rule),
+        nix: know.nix_attr_for(exe),
+        platform: None,
+        pinned_by: None,
+        pinned: None,
+    })
 }
 
 /// Merge a tool into the list: one entry per binary, reasons joined, and needed on every

@@ -79,6 +79,44 @@ pub struct FamilyFile {
     /// What crates in Cargo.lock need from the machine.
     #[serde(default)]
     pub crate_needs: Vec<CrateNeed>,
+    /// Prelude providers whose system rule stands in for a repo's own toolchain rule that
+    /// constructs them (`RustToolchainInfo` → `system_rust_toolchain`).
+    #[serde(default)]
+    pub provider_toolchains: Vec<ProviderToolchain>,
+    /// What a downloaded archive holds, by URL: the binaries the devshell gives instead.
+    #[serde(default)]
+    pub download_tools: Vec<DownloadTool>,
+}
+
+/// A toolchain provider and the prelude's system rule that gives it from PATH.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderToolchain {
+    /// The provider (`RustToolchainInfo`) or provider helper (`cxx_toolchain_infos`).
+    pub provider: String,
+    pub replacement: Replacement,
+}
+
+/// An archive or binary downloaded from a known place, and the tools it stands for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadTool {
+    /// A piece of the URL that identifies the download (`nodejs.org/dist/`).
+    pub url_contains: String,
+    /// The binaries the download provides, main one first: a tool wrapping the download
+    /// runs the first one from PATH.
+    pub binaries: Vec<String>,
+    /// The nixpkgs attribute that provides them.
+    pub nix: String,
+    /// Binaries another attribute provides (a cross gcc's archiver comes with its binutils).
+    #[serde(default)]
+    pub nix_of: BTreeMap<String, String>,
+    /// Attrs a system toolchain replacing a user of this download needs (a cross compiler's
+    /// `compiler = "arm-none-eabi-gcc"`), where the system rule's schema has them.
+    #[serde(default)]
+    pub set_attrs: BTreeMap<String, String>,
+    #[serde(default)]
+    pub why: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -355,6 +393,8 @@ pub struct Knowledge {
     pub nixpkgs_releases: Vec<NixpkgsRelease>,
     pub probe_errors: Vec<ProbeError>,
     pub crate_needs: Vec<CrateNeed>,
+    pub provider_toolchains: Vec<ProviderToolchain>,
+    pub download_tools: Vec<DownloadTool>,
     /// Where each family file came from, for messages.
     pub sources: Vec<PathBuf>,
 }
@@ -435,8 +475,37 @@ impl Knowledge {
         self.nixpkgs_releases.extend(file.nixpkgs_releases);
         self.probe_errors.extend(file.probe_errors);
         self.crate_needs.extend(file.crate_needs);
+        self.provider_toolchains.extend(file.provider_toolchains);
+        // A repo's own entry for a URL comes first: it was added later and knows better.
+        for d in file.download_tools.into_iter().rev() {
+            self.download_tools.insert(0, d);
+        }
         self.sources.push(path.to_path_buf());
         Ok(())
+    }
+
+    /// The system rule standing in for a rule whose implementation constructs `provides`:
+    /// `None` when none of them is a known toolchain provider, or when they are of two kinds.
+    pub fn provider_toolchain<'a>(
+        &self,
+        provides: impl IntoIterator<Item = &'a String>,
+    ) -> Option<&ProviderToolchain> {
+        let found: Vec<&ProviderToolchain> = provides
+            .into_iter()
+            .filter_map(|p| self.provider_toolchains.iter().find(|t| &t.provider == p))
+            .collect();
+        let first = *found.first()?;
+        found
+            .iter()
+            .all(|t| t.replacement.rule == first.replacement.rule)
+            .then_some(first)
+    }
+
+    /// What a download from `url` stands for, when the knowledge base knows the place.
+    pub fn download_tool(&self, url: &str) -> Option<&DownloadTool> {
+        self.download_tools
+            .iter()
+            .find(|d| url.contains(d.url_contains.as_str()))
     }
 
     /// Binaries a bare mkShell provides on `platform` (`None`: on every platform).

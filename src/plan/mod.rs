@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::error::UserError;
+use crate::inventory::generic::StandIn;
 use crate::inventory::targets::{belongs_to, calls, toolchains_label, Call};
 use crate::inventory::tools::strings_with_platform;
 use crate::inventory::{Context, Inventory, Status};
@@ -96,7 +97,14 @@ fn plan_file(ctx: &Context, inv: &Inventory, module: &Module) -> Result<Plan, Us
         let call = &calls[target.call_index];
         match target.status {
             Status::Distribution => p.delete_distribution(call, target.line)?,
-            Status::Hermetic => p.replace_hermetic(call, target.line)?,
+            Status::Hermetic => match &target.stand_in {
+                Some(stand_in) => p.replace_generic(call, target.line, stand_in, &dists)?,
+                None => p.replace_hermetic(call, target.line)?,
+            },
+            Status::PathTool => match &target.stand_in {
+                Some(stand_in) => p.replace_with_path_tool(call, target.line, stand_in),
+                None => p.fix_references(call, &dists)?,
+            },
             _ => p.fix_references(call, &dists)?,
         }
     }
@@ -120,6 +128,25 @@ fn plan_file(ctx: &Context, inv: &Inventory, module: &Module) -> Result<Plan, Us
         changes: p.changes,
         warnings: p.warnings,
     })
+}
+
+/// The file defining `si_nixify_path_tool`, beside the cell's root build file, when the
+/// rewrite uses it: (root-relative path, text).
+pub fn path_tool_file(ctx: &Context, inv: &Inventory) -> Option<(PathBuf, String)> {
+    inv.targets
+        .iter()
+        .any(|t| t.status == Status::PathTool)
+        .then(|| {
+            let dir = ctx
+                .sources
+                .buck
+                .parent()
+                .unwrap_or(std::path::Path::new(""));
+            (
+                dir.join(crate::inventory::generic::PATH_TOOL_FILE),
+                include_str!("si_nixify_path_tool.bzl").to_owned(),
+            )
+        })
 }
 
 fn internal(e: String) -> UserError {
@@ -210,7 +237,128 @@ impl<'a> Planner<'a> {
     }
 
     fn replace_hermetic(&mut self, call: &Call, line: usize) -> Result<(), UserError> {
-        let (_, rule) = &self.ctx.know.toolchains[call.rule];
+        let ctx = self.ctx;
+        let (_, rule) = &ctx.know.toolchains[call.rule];
+        self.replace_with(call, line, rule)
+    }
+
+    /// A toolchain of a rule the knowledge base does not name, found by the provider its
+    /// implementation constructs: the same move as for a known one, with the attr actions
+    /// read off the call — an attr naming a deleted download goes, and so does one the system
+    /// rule has no place for.
+    fn replace_generic(
+        &mut self,
+        call: &Call,
+        line: usize,
+        stand_in: &StandIn,
+        dists: &[(String, &str)],
+    ) -> Result<(), UserError> {
+        let found = self.schema_of(&stand_in.rule, &stand_in.load)?;
+        let mut attrs = std::collections::BTreeMap::new();
+        for arg in call.args {
+            let Some(name) = arg.name.as_deref() else {
+                continue;
+            };
+            if self.ctx.know.is_common_attr(name) || stand_in.set_attrs.contains_key(name) {
+                continue;
+            }
+            let points_at = arg
+                .value
+                .strings()
+                .into_iter()
+                .find_map(|s| self.deleted_distribution(s.as_str().unwrap_or_default(), dists));
+            let reason = match points_at {
+                Some(dist) => format!(
+                    "pointed at `{dist}`, which downloaded the tools; {} runs them from PATH",
+                    stand_in.rule
+                ),
+                None if !found.schema.accepts(name) => format!(
+                    "{} has no `{name}`: it told `{}` how to use what it downloaded",
+                    stand_in.rule, call.rule
+                ),
+                None => continue,
+            };
+            attrs.insert(name.to_owned(), AttrAction::Drop { reason });
+        }
+        let rule = ToolchainRule {
+            rule: call.rule.to_owned(),
+            distribution_attr: None,
+            replacement: crate::know::Replacement {
+                rule: stand_in.rule.clone(),
+                load: stand_in.load.clone(),
+                set_attrs: stand_in.set_attrs.clone(),
+                adds_targets: Vec::new(),
+            },
+            attrs,
+            drop_values: None,
+            archives_attr: None,
+            version_after: None,
+        };
+        self.replace_with(call, line, &rule)?;
+        // Say how the toolchain was recognised: by the provider its rule constructs.
+        let target = call.name().unwrap_or_default();
+        if let Some(c) = self
+            .changes
+            .iter_mut()
+            .find(|c| c.target == target && c.action == "replaced")
+        {
+            c.reason = format!(
+                "{} (schema: {}:{})",
+                stand_in.why,
+                found.schema.file.display(),
+                found.schema.line
+            );
+        }
+        Ok(())
+    }
+
+    /// A rule that only ran a downloaded binary becomes `si_nixify_path_tool`, running the
+    /// binary from PATH; the attrs every rule has are kept.
+    fn replace_with_path_tool(&mut self, call: &Call, line: usize, stand_in: &StandIn) {
+        let target = call.name().unwrap_or_default().to_owned();
+        let exe = stand_in.exe.as_deref().unwrap_or_default();
+        let mut text = format!(
+            "{}(\n    name = {},\n    exe = {},\n",
+            stand_in.rule,
+            serde_json::to_string(&target).unwrap_or_default(),
+            serde_json::to_string(exe).unwrap_or_default()
+        );
+        for arg in call.args {
+            match arg.name.as_deref() {
+                Some("name") | None => {}
+                Some(name) if self.ctx.know.is_common_attr(name) => {
+                    text.push_str(&format!("    {},\n", self.module.source(arg.span)));
+                }
+                Some(name) => self.change(
+                    &target,
+                    self.module.location(arg.span.start).line,
+                    "dropped",
+                    format!("`{name}`"),
+                    format!("configured how `{}` used the download", call.rule),
+                ),
+            }
+        }
+        text.push(')');
+        self.edits.push(Edit::replace(call.node.span, text));
+        self.change(
+            &target,
+            line,
+            "replaced",
+            format!("{} → {} (`{exe}`)", call.rule, stand_in.rule),
+            stand_in.why.clone(),
+        );
+        if !self.added_rules.iter().any(|(r, _)| r == &stand_in.rule) {
+            self.added_rules
+                .push((stand_in.rule.clone(), stand_in.load.clone()));
+        }
+    }
+
+    fn replace_with(
+        &mut self,
+        call: &Call,
+        line: usize,
+        rule: &ToolchainRule,
+    ) -> Result<(), UserError> {
         let target = call.name().unwrap_or_default().to_owned();
         let schema = self.schema_of(&rule.replacement.rule, &rule.replacement.load)?;
         if let Some(w) = &schema.warning {

@@ -1,0 +1,343 @@
+//! Toolchains judged by what their rules do, not by their names (issue 12, points 1 and 4).
+//!
+//! The knowledge base names SI's rules and the prelude's examples. Other repos download
+//! their toolchains through rules of their own: an `http_archive` of a Rust release feeding a
+//! custom rule that returns `RustToolchainInfo`, a release binary wrapped by a rule that
+//! returns a `RunInfo`. Starting from every download the name-based rewrite leaves, this walks
+//! up the cell's graph (who names whom in their attrs) to the first target that can stand on
+//! PATH tools instead:
+//!
+//! - a rule whose implementation constructs a prelude toolchain provider becomes the
+//!   prelude's system rule for it ([`Knowledge::provider_toolchain`]);
+//! - a rule that gives only `DefaultInfo` and `RunInfo` becomes `si_nixify_path_tool`
+//!   running the binary the download stood for ([`Knowledge::download_tool`]).
+//!
+//! Targets between the downloads and those (extractions, aliases) go when every user of theirs
+//! is replaced or goes too; a download goes when all of its users do. Only targets written out
+//! in a build file are edited: what a macro makes is left, and reported.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::targets::{Status, Target};
+use super::tools::{add, RequiredTool};
+use super::Context;
+use crate::downloads::{behaviour, graph::Graph, Download, Evaluated, EvaluatedTarget};
+use crate::know::Knowledge;
+
+/// The rule `si_nixify_path_tool` lives in this file, written beside the cell's root build
+/// file when a rewrite uses it.
+pub const PATH_TOOL_FILE: &str = "si_nixify_path_tool.bzl";
+pub const PATH_TOOL_RULE: &str = "si_nixify_path_tool";
+
+/// What stands in for a target the knowledge base does not name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StandIn {
+    /// The system rule (or `si_nixify_path_tool`) that replaces the target's rule.
+    pub rule: String,
+    /// Where it is loaded from; for the path tool, relative to the cell (`//:…`).
+    pub load: String,
+    /// Attrs to set where the schema has them (a cross compiler's `compiler`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub set_attrs: BTreeMap<String, String>,
+    /// For the path tool: the binary it runs from PATH.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exe: Option<String>,
+    /// Why: the provider found, or the download's tool.
+    pub why: String,
+}
+
+/// What happens to one evaluated target.
+#[derive(Debug, Clone, PartialEq)]
+enum Fate {
+    Replace(StandIn),
+    Delete,
+}
+
+/// Reclassify the targets the name-based pass left alone that reach a download; add the tools
+/// the replacements call. Returns whether any target changed.
+pub fn classify(
+    ctx: &Context,
+    targets: &mut [Target],
+    found: &Evaluated,
+    required_tools: &mut Vec<RequiredTool>,
+) -> bool {
+    let fates = fates(ctx, targets, found);
+    let mut changed = false;
+    for (i, fate) in &fates {
+        let t = &found.targets[*i];
+        let Some(target) = targets.iter_mut().find(|x| match fate {
+            Fate::Delete => x.file == t.call.file && x.line == t.call.line,
+            Fate::Replace(_) => is_written_as(x, t),
+        }) else {
+            continue;
+        };
+        match fate {
+            Fate::Delete => target.status = Status::Distribution,
+            Fate::Replace(stand_in) => {
+                target.status = if stand_in.exe.is_some() {
+                    Status::PathTool
+                } else {
+                    Status::Hermetic
+                };
+                target.replacement = Some(stand_in.rule.clone());
+                add_tools(&ctx.know, stand_in, found, t, required_tools);
+                target.stand_in = Some(stand_in.clone());
+            }
+        }
+        changed = true;
+    }
+    changed
+}
+
+/// The fate of every evaluated target the generic moves touch, by index.
+fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize, Fate> {
+    let graph = Graph::of(&found.targets);
+    let index: BTreeMap<&str, usize> = found
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.label.as_str(), i))
+        .collect();
+    // A statement of a build file the name-based pass left alone: it can be deleted.
+    let statement_known = |i: usize| {
+        let t = &found.targets[i];
+        targets
+            .iter()
+            .any(|x| x.file == t.call.file && x.line == t.call.line && untouched(x.status))
+    };
+    // A rule call written out there: it can be replaced.
+    let written_out = |i: usize| {
+        let t = &found.targets[i];
+        t.call == t.rule_call && targets.iter().any(|x| is_written_as(x, t))
+    };
+    let downloads: Vec<(usize, &Download)> = found
+        .downloads
+        .iter()
+        .filter(|d| !d.dynamic())
+        .filter_map(|d| index.get(d.label.as_str()).map(|i| (*i, d)))
+        .filter(|(i, _)| statement_known(*i))
+        .collect();
+    let tool_of = |i: usize| -> Option<&crate::know::DownloadTool> {
+        let d = downloads.iter().find(|(j, _)| *j == i)?.1;
+        d.urls.iter().find_map(|u| ctx.know.download_tool(u))
+    };
+    let stand_in = |i: usize, reached: &[usize]| {
+        if written_out(i) {
+            stand_in_for(ctx, found, i, reached, &tool_of)
+        } else {
+            None
+        }
+    };
+    let mut replace: BTreeMap<usize, StandIn> = BTreeMap::new();
+    let mut pending: BTreeSet<usize> = BTreeSet::new();
+    for (d, _) in &downloads {
+        // The downloading rule may itself be the toolchain (an anon-target download).
+        if let Some(s) = stand_in(*d, &[*d]) {
+            replace.insert(*d, s);
+            continue;
+        }
+        pending.insert(*d);
+        let mut frontier = vec![*d];
+        while let Some(below) = frontier.pop() {
+            for &u in graph.users(below) {
+                if replace.contains_key(&u) || pending.contains(&u) || !statement_known(u) {
+                    continue;
+                }
+                let reached = reached_downloads(&graph, &downloads, u);
+                match stand_in(u, &reached) {
+                    Some(s) => {
+                        replace.insert(u, s);
+                    }
+                    None => {
+                        pending.insert(u);
+                        frontier.push(u);
+                    }
+                }
+            }
+        }
+    }
+    let deleted = deletable(&graph, found, &replace, pending);
+    let mut out: BTreeMap<usize, Fate> = BTreeMap::new();
+    for (i, s) in replace {
+        out.insert(i, Fate::Replace(s));
+    }
+    for i in deleted {
+        out.insert(i, Fate::Delete);
+    }
+    out
+}
+
+/// A target the name-based pass neither deletes nor replaces.
+fn untouched(status: Status) -> bool {
+    !matches!(
+        status,
+        Status::Distribution | Status::Hermetic | Status::System
+    )
+}
+
+/// Whether inventory target `x` is the written-out call that made evaluated target `t`.
+fn is_written_as(x: &Target, t: &EvaluatedTarget) -> bool {
+    x.file == t.call.file && x.line == t.call.line && x.name == t.name
+}
+
+/// The downloads target `u` reaches through attrs.
+fn reached_downloads(graph: &Graph, downloads: &[(usize, &Download)], u: usize) -> Vec<usize> {
+    downloads
+        .iter()
+        .filter(|(d, _)| graph.reaching(*d).contains(&u))
+        .map(|(d, _)| *d)
+        .collect()
+}
+
+/// The pending targets that go: those whose every user is replaced or goes too (and that
+/// have a user: a download nobody in the cell names may be used from outside it), made by a
+/// statement all of whose targets go (a macro's download and its extraction go together).
+fn deletable(
+    graph: &Graph,
+    found: &Evaluated,
+    replace: &BTreeMap<usize, StandIn>,
+    pending: BTreeSet<usize>,
+) -> BTreeSet<usize> {
+    let mut deleted = pending;
+    loop {
+        let keep: Vec<usize> = deleted
+            .iter()
+            .copied()
+            .filter(|p| {
+                let users = graph.users(*p);
+                let used_elsewhere = users.is_empty()
+                    || users
+                        .iter()
+                        .any(|u| !replace.contains_key(u) && !deleted.contains(u));
+                let statement = &found.targets[*p].call;
+                let statement_stays = found
+                    .targets
+                    .iter()
+                    .enumerate()
+                    .any(|(j, t)| &t.call == statement && !deleted.contains(&j));
+                used_elsewhere || statement_stays
+            })
+            .collect();
+        if keep.is_empty() {
+            return deleted;
+        }
+        for k in keep {
+            deleted.remove(&k);
+        }
+    }
+}
+
+/// The load label of the path tool's file, beside the cell's root build file, as the cell's
+/// own build files name it.
+pub fn path_tool_label(ctx: &Context) -> String {
+    let package = crate::downloads::Package::of(&ctx.repo, &ctx.sources.buck);
+    format!("//{}:{PATH_TOOL_FILE}", package.path_in_cell)
+}
+
+/// What can stand in for target `i`, which reaches the downloads `reached`.
+fn stand_in_for<'k>(
+    ctx: &'k Context,
+    found: &Evaluated,
+    i: usize,
+    reached: &[usize],
+    tool_of: &dyn Fn(usize) -> Option<&'k crate::know::DownloadTool>,
+) -> Option<StandIn> {
+    let t = &found.targets[i];
+    let site = t.rule_defined_at.as_ref()?;
+    let provides = behaviour::of_rule_at(&ctx.sources, &site.file, site.line)?.provides;
+    let tools: Vec<&crate::know::DownloadTool> =
+        reached.iter().filter_map(|d| tool_of(*d)).collect();
+    // A download nobody here knows may be a cross compiler (wasi-sdk): the host's tools would
+    // build for the wrong machine, so the target is left, and reported.
+    let all_known = tools.len() == reached.len();
+    if let Some(p) = ctx.know.provider_toolchain(&provides).filter(|_| all_known) {
+        let mut set_attrs = p.replacement.set_attrs.clone();
+        for tool in &tools {
+            set_attrs.extend(tool.set_attrs.clone());
+        }
+        return Some(StandIn {
+            rule: p.replacement.rule.clone(),
+            load: p.replacement.load.clone(),
+            set_attrs,
+            exe: None,
+            why: format!(
+                "`{}` constructs `{}` (rule at {site}); `{}` gives it from tools on PATH",
+                t.rule, p.provider, p.replacement.rule
+            ),
+        });
+    }
+    let runs_only = provides.contains("RunInfo")
+        && provides
+            .iter()
+            .all(|p| matches!(p.as_str(), "DefaultInfo" | "RunInfo"));
+    let tool = tools.first()?;
+    let same = tools.iter().all(|x| x.binaries[0] == tool.binaries[0]);
+    (runs_only && same).then(|| StandIn {
+        rule: PATH_TOOL_RULE.to_owned(),
+        load: path_tool_label(ctx),
+        set_attrs: BTreeMap::new(),
+        exe: Some(tool.binaries[0].clone()),
+        why: format!(
+            "`{}` only runs what it downloads ({}): `{}` from PATH does the same",
+            t.rule, tool.why, tool.binaries[0]
+        ),
+    })
+}
+
+/// The tools a stand-in calls: the system rule's, and the binaries of the downloads it
+/// replaces (a cross compiler, a path tool's binary).
+fn add_tools(
+    know: &Knowledge,
+    stand_in: &StandIn,
+    found: &Evaluated,
+    t: &EvaluatedTarget,
+    out: &mut Vec<RequiredTool>,
+) {
+    if let Some((_, rule)) = know.system_rules.get(&stand_in.rule) {
+        for tool in &rule.tools {
+            add(
+                out,
+                RequiredTool {
+                    binary: tool.binary.clone(),
+                    why: tool.why.clone(),
+                    nix: tool.nix.clone(),
+                    platform: tool.platform.clone(),
+                    pinned_by: tool.pinned_by.clone(),
+                    pinned: None,
+                },
+            );
+        }
+    }
+    let used: Vec<&Download> = found
+        .downloads
+        .iter()
+        .filter(|d| {
+            d.toolchains.contains(&t.label) || d.used_by.contains(&t.label) || d.label == t.label
+        })
+        .collect();
+    for tool in used
+        .iter()
+        .flat_map(|d| d.urls.iter())
+        .filter_map(|u| know.download_tool(u))
+    {
+        let binaries: &[String] = match &stand_in.exe {
+            Some(exe) => std::slice::from_ref(exe),
+            None => &tool.binaries,
+        };
+        for b in binaries {
+            add(
+                out,
+                RequiredTool {
+                    binary: b.clone(),
+                    why: format!("{} calls `{b}` from PATH in place of {}", t.label, tool.why),
+                    nix: tool.nix_of.get(b).unwrap_or(&tool.nix).clone(),
+                    platform: None,
+                    pinned_by: None,
+                    pinned: None,
+                },
+            );
+        }
+    }
+}
