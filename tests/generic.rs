@@ -18,6 +18,7 @@ const FIXTURES: &[(&str, &[&str])] = &[
     ("http-archive-rust", &["toolchains/BUCK"]),
     ("cross-gcc", &["toolchains/BUCK"]),
     ("path-tool", &["toolchains/runtimes/BUCK"]),
+    ("release-table-macro", &["toolchains/BUCK"]),
 ];
 
 fn golden(fixture: &str, file: &str) -> String {
@@ -86,6 +87,7 @@ fn no_download_is_left_and_the_devshell_gets_what_the_stand_ins_call() {
             &["arm-none-eabi-gcc", "aarch64-unknown-linux-gnu-g++"][..],
         ),
         ("path-tool", &["wasmtime", "wazero"][..]),
+        ("release-table-macro", &["rustc", "rustdoc"][..]),
     ] {
         let dir = copy_fixture(fixture);
         let out = run(dir.path(), &["scan", "--json"]);
@@ -168,6 +170,32 @@ fn an_unknown_downloads_user_is_left_and_listed() {
 }
 
 #[test]
+fn a_macro_call_is_replaced_by_the_targets_it_made_under_the_same_names() {
+    // `rust_toolchains(version = …)` made an http_archive, a private toolchain rule's target
+    // per release-table row, and a toolchain_alias over them: the call becomes the system
+    // toolchains and the alias, written out, and nothing of the macro is loaded any more.
+    let dir = copy_fixture("release-table-macro");
+    generate_ok(dir.path());
+    let buck = read(&dir.path().join("toolchains/BUCK"));
+    for name in [
+        "rust-x86_64-linux",
+        "rust-aarch64-linux",
+        "rust-aarch64-macos",
+    ] {
+        assert!(
+            buck.contains(&format!("system_rust_toolchain(\n    name = \"{name}\",\n    default_edition = \"2024\",\n)")),
+            "{buck}"
+        );
+    }
+    assert!(
+        buck.contains("toolchain_alias(\n    name = \"rust\",\n    actual = select({"),
+        "{buck}"
+    );
+    assert!(!buck.contains("rust_toolchains"), "{buck}");
+    assert!(!buck.contains("rust_releases.bzl"), "{buck}");
+}
+
+#[test]
 fn the_path_tool_file_is_written_and_loaded_from_the_cell_root() {
     let dir = copy_fixture("path-tool");
     generate_ok(dir.path());
@@ -200,6 +228,19 @@ fn buildifier_load_lint_passes_on_every_rewritten_file() {
         let dir = copy_fixture(fixture);
         generate_ok(dir.path());
         for file in *files {
+            // The rewrite keeps the file's own layout (some fixtures are not buildifier's):
+            // the lint runs on a formatted copy, so that only its load warnings count.
+            let copy = dir.path().join("lint.bzl");
+            std::fs::copy(dir.path().join(file), &copy).unwrap();
+            let formatted = std::process::Command::new(&buildifier)
+                .arg("--type=build")
+                .arg(&copy)
+                .status()
+                .unwrap();
+            assert!(
+                formatted.success(),
+                "{fixture} {file}: buildifier could not format it"
+            );
             let out = std::process::Command::new(&buildifier)
                 .args([
                     "--mode=check",
@@ -207,7 +248,7 @@ fn buildifier_load_lint_passes_on_every_rewritten_file() {
                     "--warnings=load",
                     "--type=build",
                 ])
-                .arg(dir.path().join(file))
+                .arg(&copy)
                 .output()
                 .unwrap();
             assert!(
@@ -218,6 +259,31 @@ fn buildifier_load_lint_passes_on_every_rewritten_file() {
             );
         }
     }
+}
+
+#[test]
+fn the_written_path_tool_file_is_formatted_and_lint_clean() {
+    let Some(buildifier) = common::tool("SI_NIXIFY_BUILDIFIER", "buildifier") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install buildifier"
+        );
+        println!("skipped: buildifier not found (set SI_NIXIFY_BUILDIFIER or put it on PATH)");
+        return;
+    };
+    let dir = copy_fixture("path-tool");
+    generate_ok(dir.path());
+    let out = std::process::Command::new(&buildifier)
+        .args(["--mode=check", "--lint=warn", "--type=bzl"])
+        .arg(dir.path().join("toolchains/si_nixify_path_tool.bzl"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Needs a real buck2 and prelude: `SI_NIXIFY_BUCK2=/path/buck2 SI_NIXIFY_PRELUDE=/path/prelude`.

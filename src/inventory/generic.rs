@@ -48,6 +48,20 @@ pub struct StandIn {
     pub why: String,
 }
 
+/// A target a macro call made, and what stands in for it: the call is replaced by these,
+/// written out under the same names (issue 12, point 2).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MadeTarget {
+    pub name: String,
+    /// The rule written out: the stand-in's, or a native rule kept as the macro called it
+    /// (`toolchain_alias` over the toolchains it made).
+    pub rule: String,
+    pub stand_in: Option<StandIn>,
+    /// The attrs the macro gave it, as evaluated.
+    #[serde(skip)]
+    pub attrs: BTreeMap<String, serde_json::Value>,
+}
+
 /// What happens to one evaluated target.
 #[derive(Debug, Clone, PartialEq)]
 enum Fate {
@@ -59,21 +73,43 @@ enum Fate {
 /// the replacements call. Returns whether any target changed.
 pub fn classify(
     ctx: &Context,
-    targets: &mut [Target],
+    targets: &mut Vec<Target>,
     found: &Evaluated,
     required_tools: &mut Vec<RequiredTool>,
 ) -> bool {
     let fates = fates(ctx, targets, found);
     let mut changed = false;
+    let mut comprehensions: Vec<Target> = Vec::new();
+    let mut made: BTreeMap<(std::path::PathBuf, usize), Vec<MadeTarget>> = BTreeMap::new();
     for (i, fate) in &fates {
         let t = &found.targets[*i];
+        if let Fate::Replace(stand_in) = fate {
+            add_tools(&ctx.know, stand_in, found, t, required_tools);
+            if t.call != t.rule_call {
+                made.entry((t.call.file.clone(), t.call.line))
+                    .or_default()
+                    .push(MadeTarget {
+                        name: t.name.clone(),
+                        rule: stand_in.rule.clone(),
+                        stand_in: Some(stand_in.clone()),
+                        attrs: t.attrs.clone(),
+                    });
+                continue;
+            }
+        }
         let Some(target) = targets.iter_mut().find(|x| match fate {
             Fate::Delete => x.file == t.call.file && x.line == t.call.line,
             Fate::Replace(_) => is_written_as(x, t),
         }) else {
+            if let (Fate::Delete, Some(span)) = (fate, comprehension_at(ctx, &t.call)) {
+                comprehensions.push(comprehension_target(t, span));
+                changed = true;
+            }
             continue;
         };
         match fate {
+            // A macro call that also made a replaced target is rewritten below, not deleted.
+            Fate::Delete if target.status == Status::Hermetic => {}
             Fate::Delete => target.status = Status::Distribution,
             Fate::Replace(stand_in) => {
                 target.status = if stand_in.exe.is_some() {
@@ -82,11 +118,42 @@ pub fn classify(
                     Status::Hermetic
                 };
                 target.replacement = Some(stand_in.rule.clone());
-                add_tools(&ctx.know, stand_in, found, t, required_tools);
                 target.stand_in = Some(stand_in.clone());
             }
         }
         changed = true;
+    }
+    comprehensions.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    comprehensions.dedup_by(|a, b| a.file == b.file && a.line == b.line);
+    targets.extend(comprehensions);
+    for ((file, line), mut made) in made {
+        // The native targets the call also made (an alias over its toolchains) are kept.
+        for (j, o) in found.targets.iter().enumerate() {
+            if o.call.file == file
+                && o.call.line == line
+                && kept_native(o)
+                && !fates.contains_key(&j)
+            {
+                made.push(MadeTarget {
+                    name: o.name.clone(),
+                    rule: o.rule.clone(),
+                    stand_in: None,
+                    attrs: o.attrs.clone(),
+                });
+            }
+        }
+        if let Some(target) = targets
+            .iter_mut()
+            .find(|x| x.file == file && x.line == line)
+        {
+            target.status = Status::Hermetic;
+            target.replacement = made
+                .iter()
+                .find_map(|m| m.stand_in.as_ref())
+                .map(|s| s.rule.clone());
+            target.made = made;
+            changed = true;
+        }
     }
     changed
 }
@@ -106,11 +173,19 @@ fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize
         targets
             .iter()
             .any(|x| x.file == t.call.file && x.line == t.call.line && untouched(x.status))
+            || comprehension_at(ctx, &t.call).is_some()
     };
-    // A rule call written out there: it can be replaced.
+    // A rule call written out there, or made by a macro call there: it can be replaced
+    // (a macro call only when everything it makes is replaced or goes: checked below).
     let written_out = |i: usize| {
         let t = &found.targets[i];
-        t.call == t.rule_call && targets.iter().any(|x| is_written_as(x, t))
+        if t.call == t.rule_call {
+            targets.iter().any(|x| is_written_as(x, t))
+        } else {
+            targets
+                .iter()
+                .any(|x| x.file == t.call.file && x.line == t.call.line && untouched(x.status))
+        }
     };
     let downloads: Vec<(usize, &Download)> = found
         .downloads
@@ -158,7 +233,32 @@ fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize
             }
         }
     }
-    let deleted = deletable(&graph, found, &replace, pending);
+    let mut deleted = deletable(&graph, found, &replace, pending.clone());
+    // A macro call is rewritten only as a whole: a target it makes that neither goes nor is
+    // replaced keeps the call, and the targets it made stay as they are.
+    loop {
+        let partial: Vec<usize> = replace
+            .keys()
+            .copied()
+            .filter(|i| {
+                let t = &found.targets[*i];
+                t.call != t.rule_call
+                    && found.targets.iter().enumerate().any(|(j, o)| {
+                        o.call == t.call
+                            && !replace.contains_key(&j)
+                            && !deleted.contains(&j)
+                            && !kept_native(o)
+                    })
+            })
+            .collect();
+        if partial.is_empty() {
+            break;
+        }
+        for i in partial {
+            replace.remove(&i);
+        }
+        deleted = deletable(&graph, found, &replace, pending.clone());
+    }
     let mut out: BTreeMap<usize, Fate> = BTreeMap::new();
     for (i, s) in replace {
         out.insert(i, Fate::Replace(s));
@@ -167,6 +267,53 @@ fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize
         out.insert(i, Fate::Delete);
     }
     out
+}
+
+/// A target of a native rule (`toolchain_alias`, `alias`, `filegroup`): a macro call
+/// rewritten as a whole writes it out as the macro made it; it needs no load.
+fn kept_native(t: &EvaluatedTarget) -> bool {
+    t.rule_defined_at.is_none()
+        && !matches!(
+            t.rule.as_str(),
+            "http_archive" | "http_file" | "remote_file"
+        )
+}
+
+/// The top-level statement of a build file of the cell at `site` when it is no rule call
+/// (a list comprehension making targets): its span.
+fn comprehension_at(ctx: &Context, site: &crate::downloads::Site) -> Option<crate::read::Span> {
+    let module = ctx.sources.build_modules().find(|m| m.path == site.file)?;
+    module.stmts.iter().find_map(|s| match s {
+        crate::read::ir::Stmt::Expr(node)
+            if !matches!(node.expr, crate::read::Expr::Call { .. })
+                && (module.line(node.span.start)..=module.line(node.span.end))
+                    .contains(&site.line) =>
+        {
+            Some(node.span)
+        }
+        _ => None,
+    })
+}
+
+/// The inventory entry of a comprehension statement that goes.
+fn comprehension_target(t: &EvaluatedTarget, span: crate::read::Span) -> Target {
+    Target {
+        name: t.name.clone(),
+        rule: t.rule.clone(),
+        file: t.call.file.clone(),
+        line: t.call.line,
+        status: Status::Distribution,
+        family: None,
+        replacement: None,
+        distribution: None,
+        resolves_to: Vec::new(),
+        deps: Vec::new(),
+        call_index: usize::MAX,
+        stand_in: None,
+        made: Vec::new(),
+        comprehension: true,
+        span,
+    }
 }
 
 /// A target the name-based pass neither deletes nor replaces.
@@ -182,18 +329,34 @@ fn is_written_as(x: &Target, t: &EvaluatedTarget) -> bool {
     x.file == t.call.file && x.line == t.call.line && x.name == t.name
 }
 
-/// The downloads target `u` reaches through attrs.
+/// The downloads target `u` reaches through attrs without passing another download: the
+/// ones it uses, not the tools those are unpacked with (a.k.a. smoltar in thoughtpolice/a).
 fn reached_downloads(graph: &Graph, downloads: &[(usize, &Download)], u: usize) -> Vec<usize> {
+    let is_download = |i: usize| downloads.iter().any(|(d, _)| *d == i);
     downloads
         .iter()
-        .filter(|(d, _)| graph.reaching(*d).contains(&u))
         .map(|(d, _)| *d)
+        .filter(|d| {
+            let mut seen = BTreeSet::from([*d]);
+            let mut stack = vec![*d];
+            while let Some(at) = stack.pop() {
+                if at == u {
+                    return true;
+                }
+                if at != *d && is_download(at) {
+                    continue;
+                }
+                stack.extend(graph.users(at).iter().filter(|x| seen.insert(**x)));
+            }
+            false
+        })
         .collect()
 }
 
 /// The pending targets that go: those whose every user is replaced or goes too (and that
 /// have a user: a download nobody in the cell names may be used from outside it), made by a
-/// statement all of whose targets go (a macro's download and its extraction go together).
+/// statement all of whose targets go or are replaced (a macro's download and its extraction
+/// go together).
 fn deletable(
     graph: &Graph,
     found: &Evaluated,
@@ -212,11 +375,12 @@ fn deletable(
                         .iter()
                         .any(|u| !replace.contains_key(u) && !deleted.contains(u));
                 let statement = &found.targets[*p].call;
-                let statement_stays = found
-                    .targets
-                    .iter()
-                    .enumerate()
-                    .any(|(j, t)| &t.call == statement && !deleted.contains(&j));
+                let statement_stays = found.targets.iter().enumerate().any(|(j, t)| {
+                    &t.call == statement
+                        && !deleted.contains(&j)
+                        && !replace.contains_key(&j)
+                        && !kept_native(t)
+                });
                 used_elsewhere || statement_stays
             })
             .collect();

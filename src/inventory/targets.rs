@@ -60,6 +60,14 @@ pub struct Target {
     /// does ([`super::generic`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stand_in: Option<super::generic::StandIn>,
+    /// For a macro call whose every target goes or is replaced: the targets written out in
+    /// its place.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub made: Vec<super::generic::MadeTarget>,
+    /// Not a rule call but a top-level statement that makes targets (a list comprehension
+    /// over a release table): deleted whole when every target it makes goes.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub comprehension: bool,
     #[serde(skip)]
     pub span: Span,
 }
@@ -251,6 +259,8 @@ fn classify_call(
         distribution: None,
         call_index,
         stand_in: None,
+        made: Vec::new(),
+        comprehension: false,
         span: call.node.span,
     };
     if know.distributions.contains_key(call.rule) {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::error::UserError;
-use crate::inventory::generic::StandIn;
+use crate::inventory::generic::{MadeTarget, StandIn};
 use crate::inventory::targets::{belongs_to, calls, toolchains_label, Call};
 use crate::inventory::tools::strings_with_platform;
 use crate::inventory::{Context, Inventory, Status};
@@ -94,9 +94,16 @@ fn plan_file(ctx: &Context, inv: &Inventory, module: &Module) -> Result<Plan, Us
         .map(|t| (package_of(ctx, &t.file), t.name.as_str()))
         .collect();
     for target in inv.targets_in(&module.path) {
+        if target.comprehension {
+            p.delete_comprehension(target);
+            continue;
+        }
         let call = &calls[target.call_index];
         match target.status {
             Status::Distribution => p.delete_distribution(call, target.line)?,
+            Status::Hermetic if !target.made.is_empty() => {
+                p.rewrite_macro_call(call, target.line, &target.made, &dists)?
+            }
             Status::Hermetic => match &target.stand_in {
                 Some(stand_in) => p.replace_generic(call, target.line, stand_in, &dists)?,
                 None => p.replace_hermetic(call, target.line)?,
@@ -236,6 +243,19 @@ impl<'a> Planner<'a> {
         Ok(())
     }
 
+    /// A list comprehension whose every target goes (downloads over a release table).
+    fn delete_comprehension(&mut self, target: &crate::inventory::Target) {
+        self.edits
+            .push(Edit::delete(edit::statement_region(self.text, target.span)));
+        self.change(
+            &target.name,
+            target.line,
+            "deleted",
+            format!("[{}(...) for …]", target.rule),
+            "makes downloads of pre-built archives, and nothing is left that uses them; the devshell provides the tools instead".to_owned(),
+        );
+    }
+
     fn replace_hermetic(&mut self, call: &Call, line: usize) -> Result<(), UserError> {
         let ctx = self.ctx;
         let (_, rule) = &ctx.know.toolchains[call.rule];
@@ -309,6 +329,106 @@ impl<'a> Planner<'a> {
                 found.schema.line
             );
         }
+        Ok(())
+    }
+
+    /// A macro call whose downloads go, replaced by the targets it made, written out under
+    /// the same names: its toolchains as their stand-ins (with the attrs the system rule
+    /// takes), its native targets (an alias over them) as it made them.
+    fn rewrite_macro_call(
+        &mut self,
+        call: &Call,
+        line: usize,
+        made: &[MadeTarget],
+        dists: &[(String, &str)],
+    ) -> Result<(), UserError> {
+        let mut text = String::new();
+        for m in made {
+            if !text.is_empty() {
+                text.push_str("\n\n");
+            }
+            let mut attrs: Vec<(String, String)> = Vec::new();
+            let accepts: Box<dyn Fn(&str) -> bool> = match &m.stand_in {
+                Some(s) => {
+                    let found = self.schema_of(&s.rule, &s.load)?;
+                    if let Some(w) = found.warning.filter(|w| !self.warnings.contains(w)) {
+                        self.warnings.push(w);
+                    }
+                    for (k, v) in &s.set_attrs {
+                        if found.schema.accepts(k) {
+                            attrs.push((k.clone(), serde_json::to_string(v).unwrap_or_default()));
+                        }
+                    }
+                    if let Some(exe) = &s.exe {
+                        attrs.push((
+                            "exe".to_owned(),
+                            serde_json::to_string(exe).unwrap_or_default(),
+                        ));
+                    }
+                    let schema = found.schema;
+                    let know = &self.ctx.know;
+                    Box::new(move |a: &str| know.is_common_attr(a) || schema.accepts(a))
+                }
+                None => Box::new(|_: &str| true),
+            };
+            for (k, v) in &m.attrs {
+                if k == "name" || v.is_null() || attrs.iter().any(|(a, _)| a == k) {
+                    continue;
+                }
+                let names_a_download = crate::downloads::strings(v)
+                    .into_iter()
+                    .find_map(|s| self.deleted_distribution(s, dists));
+                let rendered = (!names_a_download.is_some() && accepts(k))
+                    .then(|| starlark_literal(v))
+                    .flatten();
+                match rendered {
+                    Some(r) => attrs.push((k.clone(), r)),
+                    None => self.change(
+                        &m.name,
+                        line,
+                        "dropped",
+                        format!("`{k}`"),
+                        match names_a_download {
+                            Some(d) => format!("pointed at `{d}`, which downloaded the tools"),
+                            None if crate::downloads::strings(v).iter().any(|s| s.starts_with(':')) => format!(
+                                "named what `{}` made from the download, which goes with it; {} runs its tools from PATH",
+                                call.rule, m.rule
+                            ),
+                            None => format!("{} has no place for it", m.rule),
+                        },
+                    ),
+                }
+            }
+            attrs.sort();
+            text.push_str(&format!(
+                "{}(\n    name = {},\n",
+                m.rule,
+                serde_json::to_string(&m.name).unwrap_or_default()
+            ));
+            for (k, v) in &attrs {
+                text.push_str(&format!("    {k} = {v},\n"));
+            }
+            text.push(')');
+            let reason = match &m.stand_in {
+                Some(s) => s.why.clone(),
+                None => format!("the macro made it; kept as it was (`{}`)", m.rule),
+            };
+            self.change(
+                &m.name,
+                line,
+                "rewrote",
+                format!("{}(...) made `{}` → {}", call.rule, m.name, m.rule),
+                reason,
+            );
+            if let Some(s) = &m.stand_in {
+                if !self.module_loads(&s.rule)
+                    && !self.added_rules.iter().any(|(r, _)| r == &s.rule)
+                {
+                    self.added_rules.push((s.rule.clone(), s.load.clone()));
+                }
+            }
+        }
+        self.edits.push(Edit::replace(call.node.span, text));
         Ok(())
     }
 
@@ -918,6 +1038,49 @@ fn package_of(ctx: &Context, file: &std::path::Path) -> String {
         .and_then(|p| p.strip_prefix(ctx.repo.toolchains_dir()).ok())
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+/// An evaluated attr value written as Starlark: `{"select": {…}}` is a `select()`, `{"+":
+/// [a, b]}` a concatenation; `None` for a value only Buck2 knows (`<…>`).
+fn starlark_literal(v: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    Some(match v {
+        Value::Null => "None".to_owned(),
+        Value::Bool(true) => "True".to_owned(),
+        Value::Bool(false) => "False".to_owned(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) if s.starts_with('<') && s.ends_with('>') => return None,
+        Value::String(s) => serde_json::to_string(s).ok()?,
+        Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(starlark_literal)
+                .collect::<Option<Vec<_>>>()?
+                .join(", ")
+        ),
+        Value::Object(map) => match (map.len(), map.iter().next()) {
+            (1, Some((k, inner))) if k == "select" => {
+                format!("select({})", starlark_literal(inner)?)
+            }
+            (1, Some((k, Value::Array(parts)))) if k == "+" => parts
+                .iter()
+                .map(starlark_literal)
+                .collect::<Option<Vec<_>>>()?
+                .join(" + "),
+            _ => format!(
+                "{{{}}}",
+                map.iter()
+                    .map(|(k, v)| Some(format!(
+                        "{}: {}",
+                        serde_json::to_string(k).ok()?,
+                        starlark_literal(v)?
+                    )))
+                    .collect::<Option<Vec<_>>>()?
+                    .join(", ")
+            ),
+        },
+    })
 }
 
 /// Element removals for every list in `value` that holds a dropped flag.
