@@ -19,6 +19,7 @@ const FIXTURES: &[(&str, &[&str])] = &[
     ("cross-gcc", &["toolchains/BUCK"]),
     ("path-tool", &["toolchains/runtimes/BUCK"]),
     ("release-table-macro", &["toolchains/BUCK"]),
+    ("comprehension-downloads", &["toolchains/python/BUCK"]),
 ];
 
 fn golden(fixture: &str, file: &str) -> String {
@@ -88,6 +89,7 @@ fn no_download_is_left_and_the_devshell_gets_what_the_stand_ins_call() {
         ),
         ("path-tool", &["wasmtime", "wazero"][..]),
         ("release-table-macro", &["rustc", "rustdoc"][..]),
+        ("comprehension-downloads", &["python3"][..]),
     ] {
         let dir = copy_fixture(fixture);
         let out = run(dir.path(), &["scan", "--json"]);

@@ -3,48 +3,65 @@
 //! a BUCK file of 10⁵ targets.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::EvaluatedTarget;
 
 pub struct Graph {
     /// `users[i]`: the targets whose attrs name target `i`.
     users: Vec<Vec<usize>>,
+    /// `//pkg:name` (any cell, as Buck2 labels are compared here) → targets.
+    by_label: HashMap<String, Vec<usize>>,
+    /// (package, name) → targets.
+    by_package: HashMap<(PathBuf, String), Vec<usize>>,
 }
 
 impl Graph {
     pub fn of(targets: &[EvaluatedTarget]) -> Graph {
-        // `//pkg:name` (any cell, as Buck2 labels are compared here) and (package, name).
-        let mut by_label: HashMap<&str, Vec<usize>> = HashMap::new();
-        let mut by_package: HashMap<(&Path, &str), Vec<usize>> = HashMap::new();
+        let mut by_label: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_package: HashMap<(PathBuf, String), Vec<usize>> = HashMap::new();
         for (i, t) in targets.iter().enumerate() {
             if let Some((_, rest)) = t.label.split_once("//") {
-                by_label.entry(rest).or_default().push(i);
+                by_label.entry(rest.to_owned()).or_default().push(i);
             }
             by_package
-                .entry((t.package.as_path(), t.name.as_str()))
+                .entry((t.package.clone(), t.name.clone()))
                 .or_default()
                 .push(i);
         }
-        let mut users = vec![Vec::new(); targets.len()];
+        let mut graph = Graph {
+            users: vec![Vec::new(); targets.len()],
+            by_label,
+            by_package,
+        };
         for (from, o) in targets.iter().enumerate() {
             let mut named = BTreeSet::new();
-            for s in o.attrs.values().flat_map(super::strings) {
-                let s = super::macro_argument(s).unwrap_or(s);
-                let s = s.split('[').next().unwrap_or(s);
-                let found = match s.split_once("//") {
-                    Some((_, rest)) => by_label.get(rest),
-                    None => s
-                        .strip_prefix(':')
-                        .and_then(|name| by_package.get(&(o.package.as_path(), name))),
-                };
-                named.extend(found.into_iter().flatten().copied());
+            for v in o.attrs.values() {
+                named.extend(graph.named_in(o, v));
             }
             for to in named.into_iter().filter(|to| *to != from) {
-                users[to].push(from);
+                graph.users[to].push(from);
             }
         }
-        Graph { users }
+        graph
+    }
+
+    /// The targets an attr value of `from` names (`:x`, `//pkg:x[sub]`, `$(location :x)/…`).
+    pub fn named_in(&self, from: &EvaluatedTarget, value: &serde_json::Value) -> BTreeSet<usize> {
+        let mut named = BTreeSet::new();
+        for s in super::strings(value) {
+            let s = super::macro_argument(s).unwrap_or(s);
+            let s = s.split('[').next().unwrap_or(s);
+            let found = match s.split_once("//") {
+                Some((_, rest)) => self.by_label.get(rest),
+                None => s.strip_prefix(':').and_then(|name| {
+                    self.by_package
+                        .get(&(from.package.clone(), name.to_owned()))
+                }),
+            };
+            named.extend(found.into_iter().flatten().copied());
+        }
+        named
     }
 
     /// The targets whose attrs name target `i`.

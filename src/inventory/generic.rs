@@ -46,6 +46,11 @@ pub struct StandIn {
     pub exe: Option<String>,
     /// Why: the provider found, or the download's tool.
     pub why: String,
+    /// Attrs whose evaluated value names a target that goes (`$(location :cpython…)` built
+    /// by an f-string or a macro's select): dropped, whatever the source looks like.
+    /// (attr → the label of a target it names that goes).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub names_deleted: BTreeMap<String, String>,
 }
 
 /// A target a macro call made, and what stands in for it: the call is replaced by these,
@@ -260,13 +265,32 @@ fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize
         deleted = deletable(&graph, found, &replace, pending.clone());
     }
     let mut out: BTreeMap<usize, Fate> = BTreeMap::new();
-    for (i, s) in replace {
+    for (i, mut s) in replace {
+        s.names_deleted = attrs_naming(&found.targets, i, &deleted, &graph);
         out.insert(i, Fate::Replace(s));
     }
     for i in deleted {
         out.insert(i, Fate::Delete);
     }
     out
+}
+
+/// The attrs of `t` whose values name one of `deleted`.
+fn attrs_naming(
+    targets: &[EvaluatedTarget],
+    i: usize,
+    deleted: &BTreeSet<usize>,
+    graph: &Graph,
+) -> BTreeMap<String, String> {
+    let t = &targets[i];
+    t.attrs
+        .iter()
+        .filter_map(|(k, v)| {
+            let named = graph.named_in(t, v);
+            let gone = named.iter().find(|d| deleted.contains(d))?;
+            Some((k.clone(), targets[*gone].label.clone()))
+        })
+        .collect()
 }
 
 /// A target of a native rule (`toolchain_alias`, `alias`, `filegroup`): a macro call
@@ -430,6 +454,7 @@ fn stand_in_for<'k>(
                 "`{}` constructs `{}` (rule at {site}); `{}` gives it from tools on PATH",
                 t.rule, p.provider, p.replacement.rule
             ),
+            names_deleted: BTreeMap::new(),
         });
     }
     let runs_only = provides.contains("RunInfo")
@@ -447,6 +472,7 @@ fn stand_in_for<'k>(
             "`{}` only runs what it downloads ({}): `{}` from PATH does the same",
             t.rule, tool.why, tool.binaries[0]
         ),
+        names_deleted: BTreeMap::new(),
     })
 }
 

@@ -287,6 +287,9 @@ impl<'a> Planner<'a> {
                 .strings()
                 .into_iter()
                 .find_map(|s| self.deleted_distribution(s.as_str().unwrap_or_default(), dists));
+            // The evaluated value is what counts: an f-string or a macro's select hides the
+            // label from the source.
+            let points_at = points_at.or_else(|| stand_in.names_deleted.get(name).cloned());
             let reason = match points_at {
                 Some(dist) => format!(
                     "pointed at `{dist}`, which downloaded the tools; {} runs them from PATH",

@@ -52,8 +52,10 @@ pub enum Expr {
         cond: Box<Node>,
         otherwise: Box<Node>,
     },
-    /// Anything the pipeline never looks into (lambdas, comprehensions, …).
-    Other,
+    /// Anything the pipeline does not model (comprehensions, lambdas, f-strings, slices…),
+    /// with the expressions inside it: walks still see the names and calls there (a
+    /// comprehension of download calls uses its macro's load).
+    Other(Vec<Node>),
 }
 
 #[derive(Debug, Clone)]
@@ -112,7 +114,12 @@ impl Node {
                 cond.walk(f);
                 otherwise.walk(f);
             }
-            Expr::Str(_) | Expr::Int(_) | Expr::Ident(_) | Expr::Other => {}
+            Expr::Other(children) => {
+                for c in children {
+                    c.walk(f);
+                }
+            }
+            Expr::Str(_) | Expr::Int(_) | Expr::Ident(_) => {}
         }
     }
 
@@ -463,7 +470,11 @@ fn node(e: &AstExpr) -> Node {
             then: Box::new(node(&parts.1)),
             otherwise: Box::new(node(&parts.2)),
         },
-        _ => Expr::Other,
+        other => {
+            let mut children = Vec::new();
+            other.visit_expr(|c| children.push(node(c)));
+            Expr::Other(children)
+        }
     };
     Node {
         expr,
