@@ -354,7 +354,7 @@ fn is_written_as(x: &Target, t: &EvaluatedTarget) -> bool {
 }
 
 /// The downloads target `u` reaches through attrs without passing another download: the
-/// ones it uses, not the tools those are unpacked with (a.k.a. smoltar in thoughtpolice/a).
+/// ones it uses, not the tools those are unpacked with (smoltar in thoughtpolice/a).
 fn reached_downloads(graph: &Graph, downloads: &[(usize, &Download)], u: usize) -> Vec<usize> {
     let is_download = |i: usize| downloads.iter().any(|(d, _)| *d == i);
     downloads
