@@ -15,7 +15,7 @@ use crate::repo::Repo;
 /// Which Nix file holds the devshell.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum FlakeChoice {
-    /// `flake.nix` at the root, if there is one.
+    /// `flake.nix` at the root, else `shell.nix` there, if there is one.
     #[default]
     Default,
     /// `--flake FILE`, root-relative or absolute inside the root.
@@ -96,14 +96,13 @@ impl std::ops::DerefMut for Scan {
 fn read_flake(repo: &Repo, choice: &FlakeChoice) -> Result<Option<Flake>, UserError> {
     match choice {
         FlakeChoice::Skip => Ok(None),
-        FlakeChoice::Default => {
-            let path = Path::new("flake.nix");
-            repo.root
-                .join(path)
-                .is_file()
-                .then(|| Flake::read(&repo.root, path))
-                .transpose()
-        }
+        // flake.nix at the root, else a shell.nix there (`nix-shell` repos: its `mkShell`).
+        FlakeChoice::Default => ["flake.nix", "shell.nix"]
+            .iter()
+            .map(Path::new)
+            .find(|p| repo.root.join(p).is_file())
+            .map(|p| Flake::read(&repo.root, p))
+            .transpose(),
         FlakeChoice::File(path) => {
             let rel = path.strip_prefix(&repo.root).unwrap_or(path).to_path_buf();
             Ok(Some(Flake::read(&repo.root, &rel)?))

@@ -397,3 +397,62 @@ fn scan_reports_version_drift_with_the_line_to_change() {
         .iter()
         .all(|d| d["family"] != "rust"));
 }
+
+/// A repo whose devshell is a `shell.nix` (`nix-shell`; WebAssembly/wasi-testsuite has one):
+/// without a flake.nix, generate patches it, and writes no nix/buck2-toolchains.nix.
+#[test]
+fn a_shell_nix_is_the_devshell_when_there_is_no_flake() {
+    let dir = copy_fixture("si-older");
+    std::fs::remove_file(dir.path().join("flake.nix")).unwrap();
+    let _ = std::fs::remove_file(dir.path().join("flake.lock"));
+    std::fs::write(
+        dir.path().join("shell.nix"),
+        "{ pkgs ? import <nixpkgs> { } }:\n\npkgs.mkShell {\n  buildInputs = with pkgs; [\n    buck2\n    rustc\n  ];\n}\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &["generate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = read(&dir.path().join("shell.nix"));
+    for added in ["    clang\n", "    clippy\n", "    deno\n"] {
+        assert!(after.contains(added), "{after}");
+    }
+    assert!(!dir.path().join("nix/buck2-toolchains.nix").exists());
+    assert_parses(&dir.path().join("shell.nix"));
+    let check = run(dir.path(), &["generate", "--check"]);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}
+
+/// devenv's `mkShell { modules = [ { packages = …; } ]; }`: the packages list is one module down.
+#[test]
+fn a_devenv_shell_gets_the_packages_in_its_module() {
+    let dir = copy_fixture("si-older");
+    let flake = "{\n  inputs.devenv.url = \"github:cachix/devenv\";\n  outputs = { self, nixpkgs, devenv, ... } @ inputs:\n    let pkgs = nixpkgs.legacyPackages.x86_64-linux; in {\n      devShells.x86_64-linux.default = devenv.lib.mkShell {\n        inherit inputs pkgs;\n        modules = [\n          {\n            packages = [\n              pkgs.buck2\n              pkgs.rustc\n            ];\n          }\n        ];\n      };\n    };\n}\n";
+    std::fs::write(dir.path().join("flake.nix"), flake).unwrap();
+    let out = run(dir.path(), &["generate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = read(&dir.path().join("flake.nix"));
+    let mut added = added_lines(flake, &after);
+    added.sort();
+    assert!(
+        added.contains(&"              pkgs.clang\n".to_owned()),
+        "{after}"
+    );
+    assert!(
+        added.contains(&"              pkgs.deno\n".to_owned()),
+        "{after}"
+    );
+    assert_parses(&dir.path().join("flake.nix"));
+}

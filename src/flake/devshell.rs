@@ -57,8 +57,11 @@ pub fn segments(root: &SyntaxNode) -> Vec<Segment> {
         let Some(attrs) = shell.children().last() else {
             continue;
         };
-        for binding in attrs
-            .children()
+        // devenv's `mkShell { modules = [ { packages = …; } ]; }` puts them one module down.
+        let modules = module_attr_sets(&attrs);
+        for binding in std::iter::once(attrs)
+            .chain(modules)
+            .flat_map(|a| a.children().collect::<Vec<_>>())
             .filter(|n| kind(n) == SyntaxKind::NODE_ATTRPATH_VALUE)
         {
             let Some((name, value)) = binding_parts(&binding) else {
@@ -75,6 +78,18 @@ pub fn segments(root: &SyntaxNode) -> Vec<Segment> {
     out.sort_by_key(|s| s.list.start);
     out.dedup_by_key(|s| s.list.start);
     out
+}
+
+/// The attr sets in a devenv-style `modules = [ { … } … ];` of a shell's arguments.
+fn module_attr_sets(attrs: &SyntaxNode) -> Vec<SyntaxNode> {
+    attrs
+        .children()
+        .filter(|n| kind(n) == SyntaxKind::NODE_ATTRPATH_VALUE)
+        .filter_map(|b| binding_parts(&b))
+        .filter(|(name, value)| name == "modules" && kind(value) == SyntaxKind::NODE_LIST)
+        .flat_map(|(_, list)| list.children().collect::<Vec<_>>())
+        .filter(|m| kind(m) == SyntaxKind::NODE_ATTR_SET)
+        .collect()
 }
 
 /// Whether any devshell is a `mkShell` (not `mkShellNoCC`): only its stdenv has cc and binutils.
