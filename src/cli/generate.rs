@@ -155,10 +155,10 @@ fn downloads_after_rewrite(
         .collect();
     let after = ctx.sources.with_build_texts(&ctx.repo, &written).ok();
     if let Some(found) = after.and_then(|s| downloads::as_written(&ctx.repo, &s)) {
-        return inventory::judge_downloads(found, &[]);
+        return inventory::judge_downloads(found, &[], &ctx.know);
     }
     let found = downloads::of_sources(&ctx.repo, &ctx.sources, &downloads::Options::default());
-    inventory::judge_downloads(found, &inv.targets)
+    inventory::judge_downloads(found, &inv.targets, &ctx.know)
 }
 
 impl Outcome {

@@ -161,6 +161,18 @@ impl<'v> StarlarkValue<'v> for Opaque {
         _args: &Arguments<'v, '_>,
         eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<Value<'v>> {
+        // The prelude's attr helpers (`buck.labels_arg()`, `…_args()` in decls/) return a dict
+        // of attrs that rule definitions merge with `|`: a dict has to stand in for them, as
+        // `dict | x` takes nothing else.
+        let called = self.0.rsplit('.').next().unwrap_or_default();
+        if called.ends_with("_arg") || called.ends_with("_args") {
+            return Ok(eval
+                .heap()
+                .alloc(starlark::values::dict::AllocDict(std::iter::empty::<(
+                    String,
+                    String,
+                )>())));
+        }
         Ok(eval.heap().alloc(Opaque(format!("{}()", self.0))))
     }
 

@@ -462,18 +462,32 @@ fn stand_in_for<'k>(
             .iter()
             .all(|p| matches!(p.as_str(), "DefaultInfo" | "RunInfo"));
     let tool = tools.first()?;
-    let same = tools.iter().all(|x| x.binaries[0] == tool.binaries[0]);
+    let exe = binary_run_by(t, tool)?;
+    let same = tools.iter().all(|x| x.binaries.contains(&exe));
     (runs_only && same).then(|| StandIn {
         rule: PATH_TOOL_RULE.to_owned(),
         load: path_tool_label(ctx),
         set_attrs: BTreeMap::new(),
-        exe: Some(tool.binaries[0].clone()),
+        exe: Some(exe.clone()),
         why: format!(
-            "`{}` only runs what it downloads ({}): `{}` from PATH does the same",
-            t.rule, tool.why, tool.binaries[0]
+            "`{}` only runs what it downloads ({}): `{exe}` from PATH does the same",
+            t.rule, tool.why
         ),
         names_deleted: BTreeMap::new(),
     })
+}
+
+/// Which of a download's binaries a wrapper runs: its only one, else the one the target or
+/// its rule is named after (`rustfmt(name = "rustfmt", …)` over a Rust release). `None` when
+/// that cannot be told.
+fn binary_run_by(t: &EvaluatedTarget, tool: &crate::know::DownloadTool) -> Option<String> {
+    if let [only] = tool.binaries.as_slice() {
+        return Some(only.clone());
+    }
+    tool.binaries
+        .iter()
+        .find(|b| **b == t.name || **b == t.rule)
+        .cloned()
 }
 
 /// The tools a stand-in calls: the system rule's, and the binaries of the downloads it
@@ -512,9 +526,12 @@ fn add_tools(
         .flat_map(|d| d.urls.iter())
         .filter_map(|u| know.download_tool(u))
     {
+        // A system rule's own tools are listed above; a download's binaries count only where
+        // they replace them (a cross compiler's, set through `set_attrs`).
         let binaries: &[String] = match &stand_in.exe {
             Some(exe) => std::slice::from_ref(exe),
-            None => &tool.binaries,
+            None if !tool.set_attrs.is_empty() => &tool.binaries,
+            None => &[],
         };
         for b in binaries {
             add(

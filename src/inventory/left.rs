@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::targets::{Status, Target};
 use crate::downloads::{Download, Evaluated};
+use crate::know::Knowledge;
 
 /// A download the rewrite leaves in place.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -36,13 +37,17 @@ pub struct DownloadLeft {
 /// The downloads of `found` the rewrite does not remove, then — for build files that did not
 /// evaluate — the targets whose rule names look like downloads (names are all there is to go
 /// on there).
-pub fn downloads_left(targets: &[Target], found: &Evaluated) -> Vec<DownloadLeft> {
-    let mut left: Vec<DownloadLeft> = found
+pub fn downloads_left(
+    targets: &[Target],
+    found: &Evaluated,
+    know: &Knowledge,
+) -> (Vec<DownloadLeft>, Vec<DownloadLeft>) {
+    let (libraries, mut left): (Vec<DownloadLeft>, Vec<DownloadLeft>) = found
         .downloads
         .iter()
         .filter(|d| !rewritten(targets, d))
         .map(left_of)
-        .collect();
+        .partition(|d| is_library_source(d, know));
     let unevaluated: Vec<&Path> = found.failed.iter().map(|(f, _)| f.as_path()).collect();
     left.extend(
         targets
@@ -54,7 +59,31 @@ pub fn downloads_left(targets: &[Target], found: &Evaluated) -> Vec<DownloadLeft
             .collect::<Vec<_>>(),
     );
     left.sort_by(|a, b| (&a.file, a.line, &a.target).cmp(&(&b.file, b.line, &b.target)));
-    left
+    (left, libraries)
+}
+
+/// A download of a library's source from a package registry (a wheel, a crate): not a
+/// toolchain, so it stays and is no reason to exit 1. Every URL must be a registry's.
+fn is_library_source(d: &DownloadLeft, know: &Knowledge) -> bool {
+    !d.urls.is_empty()
+        && d.urls
+            .iter()
+            .all(|u| know.library_urls.iter().any(|l| u.contains(l.as_str())))
+}
+
+/// One warning naming the library downloads kept, so that none is passed over in silence.
+pub fn libraries_warning(libraries: &[DownloadLeft]) -> Option<String> {
+    let first = libraries.first()?;
+    Some(format!(
+        "{}:{}: {} download{} of library sources from package registries ({}{}) stay{}: they are no toolchain (see `scan --json`, downloads[])",
+        first.file.display(),
+        first.line,
+        libraries.len(),
+        if libraries.len() == 1 { "" } else { "s" },
+        first.target,
+        if libraries.len() > 1 { ", …" } else { "" },
+        if libraries.len() == 1 { "s" } else { "" },
+    ))
 }
 
 /// Whether the statement that makes `d` is one the rewrite replaces: a distribution it

@@ -162,7 +162,7 @@ pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
     let mut inv = take_before_downloads(ctx)?;
     let found = downloads::of_sources(&ctx.repo, &ctx.sources, &downloads::Options::default());
     generic::classify(ctx, &mut inv.targets, &found, &mut inv.required_tools);
-    let judged = judge_downloads(found, &inv.targets);
+    let judged = judge_downloads(found, &inv.targets, &ctx.know);
     inv.set_downloads(judged);
     Ok(inv)
 }
@@ -177,14 +177,19 @@ pub struct JudgedDownloads {
     pub warnings: Vec<String>,
 }
 
-pub fn judge_downloads(found: downloads::Evaluated, replaced: &[Target]) -> JudgedDownloads {
-    let left = left::downloads_left(replaced, &found);
+pub fn judge_downloads(
+    found: downloads::Evaluated,
+    replaced: &[Target],
+    know: &crate::know::Knowledge,
+) -> JudgedDownloads {
+    let (left, libraries) = left::downloads_left(replaced, &found, know);
     let mut warnings: Vec<String> = found
         .failed
         .iter()
         .map(|(file, e)| not_evaluated(file, e))
         .collect();
     warnings.extend(left.iter().map(left::warning));
+    warnings.extend(left::libraries_warning(&libraries));
     JudgedDownloads {
         downloads: found.downloads,
         left,

@@ -86,6 +86,14 @@ pub struct FamilyFile {
     /// What a downloaded archive holds, by URL: the binaries the devshell gives instead.
     #[serde(default)]
     pub download_tools: Vec<DownloadTool>,
+    /// URL pieces of package registries: a download from one is a library's source, not a
+    /// toolchain.
+    #[serde(default)]
+    pub library_urls: Vec<String>,
+    /// Rust triples a devshell's rustc builds for out of the box; any other one a rewritten
+    /// toolchain targets needs that target's std added (rust-overlay's `targets`).
+    #[serde(default)]
+    pub rust_host_triples: Vec<String>,
 }
 
 /// A toolchain provider and the prelude's system rule that gives it from PATH.
@@ -395,6 +403,8 @@ pub struct Knowledge {
     pub crate_needs: Vec<CrateNeed>,
     pub provider_toolchains: Vec<ProviderToolchain>,
     pub download_tools: Vec<DownloadTool>,
+    pub library_urls: Vec<String>,
+    pub rust_host_triples: Vec<String>,
     /// Where each family file came from, for messages.
     pub sources: Vec<PathBuf>,
 }
@@ -476,6 +486,8 @@ impl Knowledge {
         self.probe_errors.extend(file.probe_errors);
         self.crate_needs.extend(file.crate_needs);
         self.provider_toolchains.extend(file.provider_toolchains);
+        self.library_urls.extend(file.library_urls);
+        self.rust_host_triples.extend(file.rust_host_triples);
         // A repo's own entry for a URL comes first: it was added later and knows better.
         for d in file.download_tools.into_iter().rev() {
             self.download_tools.insert(0, d);

@@ -137,6 +137,9 @@ fn plan_file(ctx: &Context, inv: &Inventory, module: &Module) -> Result<Plan, Us
     })
 }
 
+/// What `si_nixify_path_tool.bzl` holds.
+const PATH_TOOL_TEXT: &str = include_str!("si_nixify_path_tool.bzl");
+
 /// The file defining `si_nixify_path_tool`, beside the cell's root build file, when the
 /// rewrite uses it: (root-relative path, text).
 pub fn path_tool_file(ctx: &Context, inv: &Inventory) -> Option<(PathBuf, String)> {
@@ -151,7 +154,7 @@ pub fn path_tool_file(ctx: &Context, inv: &Inventory) -> Option<(PathBuf, String
                 .unwrap_or(std::path::Path::new(""));
             (
                 dir.join(crate::inventory::generic::PATH_TOOL_FILE),
-                include_str!("si_nixify_path_tool.bzl").to_owned(),
+                PATH_TOOL_TEXT.to_owned(),
             )
         })
 }
@@ -318,6 +321,7 @@ impl<'a> Planner<'a> {
             version_after: None,
         };
         self.replace_with(call, line, &rule)?;
+        self.warn_of_cross_rust_targets(call, &stand_in.rule);
         // Say how the toolchain was recognised: by the provider its rule constructs.
         let target = call.name().unwrap_or_default();
         if let Some(c) = self
@@ -433,6 +437,32 @@ impl<'a> Planner<'a> {
         }
         self.edits.push(Edit::replace(call.node.span, text));
         Ok(())
+    }
+
+    /// A Rust toolchain that builds for a triple no devshell rustc has the std of (wasm32-wasip1):
+    /// the download brought that std; the devshell must now.
+    fn warn_of_cross_rust_targets(&mut self, call: &Call, rule: &str) {
+        if rule != "system_rust_toolchain" {
+            return;
+        }
+        let Some(arg) = call.kwarg("rustc_target_triple") else {
+            return;
+        };
+        let hosts = &self.ctx.know.rust_host_triples;
+        for (triple, _) in strings_with_platform(&arg.value, None) {
+            if hosts.iter().any(|h| h == triple) {
+                continue;
+            }
+            let w = format!(
+                "{}:{}: `{}` builds for `{triple}`, whose std the download brought: the devshell's rustc must have it (rust-overlay: `rust-bin.stable.latest.default.override {{ targets = [ \"{triple}\" ]; }}`)",
+                self.module.path.display(),
+                self.module.location(arg.span.start).line,
+                call.name().unwrap_or_default()
+            );
+            if !self.warnings.contains(&w) {
+                self.warnings.push(w);
+            }
+        }
     }
 
     /// A rule that only ran a downloaded binary becomes `si_nixify_path_tool`, running the

@@ -16,6 +16,17 @@ pub struct Found {
 
 /// The schema of rule `name`: through BUCK's own load of it, else from `label`.
 pub fn for_rule(ctx: &Context, buck: &Module, name: &str, label: &str) -> Result<Found, UserError> {
+    // si-nixify's own rule, in the file the rewrite writes: read from the text it writes.
+    if name == crate::inventory::generic::PATH_TOOL_RULE {
+        let path = std::path::Path::new(crate::inventory::generic::PATH_TOOL_FILE);
+        let module = Module::parse(path, super::PATH_TOOL_TEXT.to_owned())?;
+        if let Some(schema) = rule_schema(&module, name) {
+            return Ok(Found {
+                schema,
+                warning: None,
+            });
+        }
+    }
     if let Some(schema) = for_call(ctx, buck, name)? {
         return Ok(Found {
             schema,
