@@ -35,6 +35,12 @@ pub fn required(module: &Module, targets: &[Target], know: &Knowledge) -> Vec<Re
             _ => Some(target.rule.as_str()),
         };
         if let Some((_, rule)) = effective_rule.and_then(|r| know.system_rules.get(r)) {
+            if target.status != Status::Distribution {
+                let call = &all_calls[target.call_index];
+                for tool in binaries_named(call, &target.name, &rule.binary_attrs, know) {
+                    add(&mut out, tool);
+                }
+            }
             for tool in &rule.tools {
                 add(
                     &mut out,
@@ -81,6 +87,32 @@ pub fn required(module: &Module, targets: &[Target], know: &Knowledge) -> Vec<Re
         }
     }
     out
+}
+
+/// The binaries a system rule's call names in its binary attrs (`compiler =
+/// "arm-none-eabi-gcc"`): plain names only, a path or a label is no PATH tool.
+fn binaries_named(
+    call: &Call,
+    target: &str,
+    attrs: &[String],
+    know: &Knowledge,
+) -> Vec<RequiredTool> {
+    attrs
+        .iter()
+        .filter_map(|a| Some((a, call.kwarg(a)?.value.as_str()?)))
+        .filter(|(_, b)| !b.is_empty() && !b.contains(['/', ':', '$']))
+        .map(|(a, b)| RequiredTool {
+            binary: b.to_owned(),
+            why: format!(
+                "`{target}` ({}) runs `{b}` from PATH as its `{a}`",
+                call.rule
+            ),
+            nix: know.nix_attr_for(b),
+            platform: None,
+            pinned_by: None,
+            pinned: None,
+        })
+        .collect()
 }
 
 /// What an `si_nixify_path_tool` target (written by an earlier rewrite) runs from PATH.

@@ -254,6 +254,10 @@ pub struct DropValues {
 pub struct SystemRule {
     pub rule: String,
     pub tools: Vec<Tool>,
+    /// Attrs naming a binary the rule runs from PATH instead of its default
+    /// (`compiler = "arm-none-eabi-gcc"`): that binary is required too.
+    #[serde(default)]
+    pub binary_attrs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
