@@ -385,7 +385,7 @@ impl<'a> Planner<'a> {
                 let names_a_download = crate::downloads::strings(v)
                     .into_iter()
                     .find_map(|s| self.deleted_distribution(s, dists));
-                let rendered = (!names_a_download.is_some() && accepts(k))
+                let rendered = (names_a_download.is_none() && accepts(k))
                     .then(|| starlark_literal(v))
                     .flatten();
                 match rendered {
