@@ -501,17 +501,7 @@ fn add_tools(
 ) {
     if let Some((_, rule)) = know.system_rules.get(&stand_in.rule) {
         for tool in &rule.tools {
-            add(
-                out,
-                RequiredTool {
-                    binary: tool.binary.clone(),
-                    why: tool.why.clone(),
-                    nix: tool.nix.clone(),
-                    platform: tool.platform.clone(),
-                    pinned_by: tool.pinned_by.clone(),
-                    pinned: None,
-                },
-            );
+            add(out, RequiredTool::of(tool));
         }
     }
     let used: Vec<&Download> = found

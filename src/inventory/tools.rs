@@ -23,6 +23,20 @@ pub struct RequiredTool {
     pub pinned: Option<String>,
 }
 
+impl RequiredTool {
+    /// A system rule's tool, as the knowledge base lists it.
+    pub fn of(tool: &crate::know::Tool) -> RequiredTool {
+        RequiredTool {
+            binary: tool.binary.clone(),
+            why: tool.why.clone(),
+            nix: tool.nix.clone(),
+            platform: tool.platform.clone(),
+            pinned_by: tool.pinned_by.clone(),
+            pinned: None,
+        }
+    }
+}
+
 /// Tools the targets need after the rewrite: the replacement's (or system rule's) tools, plus
 /// tools that flags such as `-fuse-ld=lld` pull in.
 pub fn required(module: &Module, targets: &[Target], know: &Knowledge) -> Vec<RequiredTool> {
@@ -42,17 +56,7 @@ pub fn required(module: &Module, targets: &[Target], know: &Knowledge) -> Vec<Re
                 }
             }
             for tool in &rule.tools {
-                add(
-                    &mut out,
-                    RequiredTool {
-                        binary: tool.binary.clone(),
-                        why: tool.why.clone(),
-                        nix: tool.nix.clone(),
-                        platform: tool.platform.clone(),
-                        pinned_by: tool.pinned_by.clone(),
-                        pinned: None,
-                    },
-                );
+                add(&mut out, RequiredTool::of(tool));
             }
         }
         if target.status == Status::Distribution {
