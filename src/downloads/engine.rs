@@ -17,7 +17,7 @@ use starlark_syntax::syntax::ast::{AstStmt, ExprP};
 use starlark_syntax::syntax::uniplate::Visit;
 
 use super::standins::{self, NativeFn, Opaque, Recorder};
-use super::{named_packages, Evaluation, Host, Package};
+use super::{named_packages, named_targets, Evaluation, Host, Package};
 use crate::error::{Location, UserError};
 use crate::read::ir;
 use crate::read::Sources;
@@ -65,24 +65,37 @@ pub fn evaluate(
     // The toolchains' tools may come from targets elsewhere (dtolnay/buck2-rustc-bootstrap's
     // `rust_toolchain` takes `rust//stage0:rustc`, whose package downloads): the packages
     // their attrs name are evaluated too, and theirs in turn, as far as the graph goes.
+    // Only the targets named are followed on, not every target of a file reached: a package
+    // of the repo's own (SI's `bin/…`) would otherwise pull in the repo, down to a 700-crate
+    // third-party BUCK.
     let mut evaluated: BTreeSet<PathBuf> = build_files.iter().cloned().collect();
-    let mut followed = 0;
-    loop {
-        let next: BTreeSet<PathBuf> = engine.recorder.targets.borrow()[followed..]
-            .iter()
-            .flat_map(|t| named_packages(repo, t))
-            .filter(|f| !evaluated.contains(f))
-            .collect();
-        followed = engine.recorder.targets.borrow().len();
-        if next.is_empty() || evaluated.len() >= MAX_FOLLOWED_FILES {
-            break;
-        }
+    let mut wanted: Vec<usize> = (0..engine.recorder.targets.borrow().len()).collect();
+    let mut followed: BTreeSet<usize> = BTreeSet::new();
+    let mut named: BTreeSet<(PathBuf, String)> = BTreeSet::new();
+    while !wanted.is_empty() && evaluated.len() < MAX_FOLLOWED_FILES {
+        let next: BTreeSet<PathBuf> = {
+            let targets = engine.recorder.targets.borrow();
+            for &i in &wanted {
+                named.extend(named_targets(repo, &targets[i]));
+            }
+            wanted
+                .iter()
+                .flat_map(|&i| named_packages(repo, &targets[i]))
+                .filter(|f| !evaluated.contains(f))
+                .collect()
+        };
+        followed.extend(wanted.iter().copied());
         for file in next {
             evaluated.insert(file.clone());
             if let Err(e) = engine.eval_build_file(&file) {
                 failed.push((file, e));
             }
         }
+        let targets = engine.recorder.targets.borrow();
+        wanted = (0..targets.len())
+            .filter(|i| !followed.contains(i))
+            .filter(|&i| named.contains(&(targets[i].package.clone(), targets[i].name.clone())))
+            .collect();
     }
     let Engine {
         recorder,

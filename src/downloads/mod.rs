@@ -437,6 +437,25 @@ pub(crate) fn named_packages(repo: &Repo, t: &EvaluatedTarget) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The targets `t`'s attrs name in other packages, as (root-relative package dir, name).
+pub(crate) fn named_targets(repo: &Repo, t: &EvaluatedTarget) -> Vec<(PathBuf, String)> {
+    let own_cell = t.label.split_once("//").map_or("", |(c, _)| c);
+    t.attrs
+        .values()
+        .flat_map(strings)
+        .filter_map(|s| {
+            let s = macro_argument(s).unwrap_or(s);
+            let s = s.split('[').next().unwrap_or(s);
+            let (cell, rest) = s.split_once("//")?;
+            let (package, name) = rest.split_once(':')?;
+            let cell = if cell.is_empty() { own_cell } else { cell };
+            let dir = repo.cell_dir_from(own_cell, cell)?.join(package);
+            let name = name.split(['/', ')', ' ']).next().unwrap_or(name);
+            Some((dir, name.to_owned()))
+        })
+        .collect()
+}
+
 /// Every string inside a JSON value.
 pub(crate) fn strings(v: &serde_json::Value) -> Vec<&str> {
     match v {

@@ -64,6 +64,18 @@ pub fn blank(text: &str, spans: &[Span]) -> String {
                 *b = b' ';
             }
         }
+        // An annotation over several lines (`-> list[[\n A,\n]]`) keeps its newlines for the
+        // line numbers, and so needs brackets around them: it becomes `-> (None … )`.
+        let over_lines = text[s.start..s.end].contains('\n');
+        let head = if text[s.start..].starts_with("->") {
+            "->(None"
+        } else {
+            ":(None"
+        };
+        if over_lines && s.end - s.start > head.len() + 1 {
+            bytes[s.start..s.start + head.len()].copy_from_slice(head.as_bytes());
+            bytes[s.end - 1] = b')';
+        }
     }
     // Whole characters were blanked (spans start and end on token boundaries), so every byte
     // is either untouched UTF-8 or an ASCII space.
@@ -95,7 +107,8 @@ fn type_end(
                 return i
             }
             Token::ClosingRound | Token::ClosingSquare | Token::ClosingCurly => depth -= 1,
-            Token::Newline => return i,
+            // Inside brackets a type may run over lines (`-> list[[\n A,\n B,\n]]`).
+            Token::Newline if depth == 0 => return i,
             t if depth == 0 && stops(t) => return i,
             _ => {}
         }
@@ -160,6 +173,23 @@ mod tests {
     }
 
     #[test]
+    fn a_return_type_over_several_lines_is_blanked_whole() {
+        // SI's prelude-si/deno.bzl (2025): `-> list[[DefaultInfo, ArtifactInfo]]` over 4 lines.
+        let text = "def _impl(ctx) -> list[[\n    DefaultInfo,\n    RunInfo,\n]]:\n    return []\n";
+        let out = blanked(text);
+        assert_eq!(out.len(), text.len());
+        assert_eq!(out.lines().count(), text.lines().count());
+        assert!(!out.contains("DefaultInfo") && !out.contains("]]"), "{out}");
+        assert!(out.starts_with("def _impl(ctx) ->(None"), "{out}");
+        let dialect = starlark_syntax::dialect::Dialect {
+            enable_types: starlark_syntax::dialect::DialectTypes::ParseOnly,
+            ..starlark_syntax::dialect::Dialect::Extended
+        };
+        starlark_syntax::syntax::AstModule::parse("t.bzl", out.clone(), &dialect)
+            .unwrap_or_else(|e| panic!("{e}\n{out}"));
+    }
+
+    #[test]
     fn blanks_every_2023_annotation_form_keeping_offsets() {
         let text = "def _impl(ctx: \"context\", deps: [\"dependency\"] = [], *args: [str], **kw) -> [\"provider\"]:\n    x: LinkerInfo.type = ctx.attrs.x\n    return [DefaultInfo()]\n";
         let out = blanked(text);
@@ -187,7 +217,11 @@ mod tests {
             "def f(\n    a: dict[\n        str, \"x\"],\n    b: int = 1) -> None:\n    pass\n";
         let out = blanked(text);
         assert_eq!(out.matches('\n').count(), text.matches('\n').count());
-        assert!(!out.contains("dict") && !out.contains("None"), "{out}");
+        assert!(!out.contains("dict") && !out.contains("-> None"), "{out}");
         assert!(out.contains("b      = 1)"), "{out}");
+        assert!(
+            out.contains("a:(None"),
+            "a type over lines keeps brackets: {out}"
+        );
     }
 }
