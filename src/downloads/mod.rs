@@ -438,6 +438,7 @@ pub(crate) fn named_packages(repo: &Repo, t: &EvaluatedTarget) -> Vec<PathBuf> {
 }
 
 /// The targets `t`'s attrs name in other packages, as (root-relative package dir, name).
+#[cfg(feature = "eval")]
 pub(crate) fn named_targets(repo: &Repo, t: &EvaluatedTarget) -> Vec<(PathBuf, String)> {
     let own_cell = t.label.split_once("//").map_or("", |(c, _)| c);
     t.attrs
