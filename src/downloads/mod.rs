@@ -411,18 +411,27 @@ fn download(
     }
 }
 
-/// Build files of the packages `t`'s attrs name in other packages (`cell//pkg:x`,
-/// `//pkg:x`, inside `$(location …)` too), that exist and are not provided by Buck2 itself.
+/// The labels `t`'s attrs name (`cell//pkg:x`, `//pkg:x`, `//pkg:x[sub]`, inside
+/// `$(location …)` too), as (cell, package, name); an empty cell is `t`'s own.
+fn labels_named(t: &EvaluatedTarget) -> impl Iterator<Item = (&str, &str, &str)> {
+    let own_cell = t.label.split_once("//").map_or("", |(c, _)| c);
+    t.attrs.values().flat_map(strings).filter_map(move |s| {
+        let s = macro_argument(s).unwrap_or(s);
+        let s = s.split('[').next().unwrap_or(s);
+        let (cell, rest) = s.split_once("//")?;
+        let (package, name) = rest.split_once(':')?;
+        let cell = if cell.is_empty() { own_cell } else { cell };
+        let name = name.split(['/', ')', ' ']).next().unwrap_or(name);
+        Some((cell, package, name))
+    })
+}
+
+/// Build files of the packages `t`'s attrs name in other packages, that exist and are not
+/// provided by Buck2 itself.
 pub(crate) fn named_packages(repo: &Repo, t: &EvaluatedTarget) -> Vec<PathBuf> {
     let own_cell = t.label.split_once("//").map_or("", |(c, _)| c);
-    t.attrs
-        .values()
-        .flat_map(strings)
-        .filter_map(|s| {
-            let s = macro_argument(s).unwrap_or(s);
-            let (cell, rest) = s.split_once("//")?;
-            let (package, _) = rest.split_once(':')?;
-            let cell = if cell.is_empty() { own_cell } else { cell };
+    labels_named(t)
+        .filter_map(|(cell, package, _)| {
             if repo.is_external_unavailable(&format!("@{cell}//{package}:x")) {
                 return None;
             }
@@ -441,17 +450,9 @@ pub(crate) fn named_packages(repo: &Repo, t: &EvaluatedTarget) -> Vec<PathBuf> {
 #[cfg(feature = "eval")]
 pub(crate) fn named_targets(repo: &Repo, t: &EvaluatedTarget) -> Vec<(PathBuf, String)> {
     let own_cell = t.label.split_once("//").map_or("", |(c, _)| c);
-    t.attrs
-        .values()
-        .flat_map(strings)
-        .filter_map(|s| {
-            let s = macro_argument(s).unwrap_or(s);
-            let s = s.split('[').next().unwrap_or(s);
-            let (cell, rest) = s.split_once("//")?;
-            let (package, name) = rest.split_once(':')?;
-            let cell = if cell.is_empty() { own_cell } else { cell };
+    labels_named(t)
+        .filter_map(|(cell, package, name)| {
             let dir = repo.cell_dir_from(own_cell, cell)?.join(package);
-            let name = name.split(['/', ')', ' ']).next().unwrap_or(name);
             Some((dir, name.to_owned()))
         })
         .collect()
