@@ -96,12 +96,14 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
     let inputs = Inputs::read(repo, &choice)?;
     let mut inv = inputs.inventory_before_downloads()?;
     let mut outcome = plan_all(&inputs, &inv, args)?;
-    let mut judged = downloads_after_rewrite(&inputs, &inv, &outcome);
-    // Downloads the rewrite by rule name leaves: the input is evaluated, and toolchains are
-    // judged by what their rules do (issue 12). SI never gets here, and pays nothing for it.
-    if !judged.left.is_empty() && take_generic_moves(&inputs, &mut inv) {
+    // The input's evaluation, made at most once a run however many steps ask for it.
+    let mut input = InputEvaluation::default();
+    let mut judged = downloads_after_rewrite(&inputs, &inv, &outcome, &mut input);
+    // Downloads the rewrite by rule name leaves: toolchains are judged by what their rules do
+    // (issue 12). SI never gets here, and pays nothing for it.
+    if !judged.left.is_empty() && take_generic_moves(&inputs, &mut inv, &mut input) {
         outcome = plan_all(&inputs, &inv, args)?;
-        judged = downloads_after_rewrite(&inputs, &inv, &outcome);
+        judged = downloads_after_rewrite(&inputs, &inv, &outcome, &mut input);
     }
     outcome.add_cell_warnings(inv.warnings.len(), &judged.warnings);
     inv.inventory.set_downloads(judged);
@@ -129,13 +131,27 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
     )
 }
 
+/// The input cell evaluated, once: the fallback of [`downloads_after_rewrite`] and the
+/// generic moves both read it.
+#[derive(Default)]
+struct InputEvaluation(Option<downloads::Evaluated>);
+
+impl InputEvaluation {
+    fn get(&mut self, inputs: &Inputs) -> &downloads::Evaluated {
+        let ctx = &inputs.ctx;
+        self.0.get_or_insert_with(|| {
+            downloads::of_sources(&ctx.repo, &ctx.sources, &downloads::Options::default())
+        })
+    }
+}
+
 /// Reclassify the toolchains by what their rules do ([`inventory::generic`]); whether any
 /// target changed.
-fn take_generic_moves(inputs: &Inputs, inv: &mut Scan) -> bool {
+fn take_generic_moves(inputs: &Inputs, inv: &mut Scan, input: &mut InputEvaluation) -> bool {
     let ctx = &inputs.ctx;
-    let found = downloads::of_sources(&ctx.repo, &ctx.sources, &downloads::Options::default());
+    let found = input.get(inputs);
     let inv = &mut inv.inventory;
-    inventory::generic::classify(ctx, &mut inv.targets, &found, &mut inv.required_tools)
+    inventory::generic::classify(ctx, &mut inv.targets, found, &mut inv.required_tools)
 }
 
 /// The downloads the rewrite leaves in place. When what it writes is written out (system
@@ -146,6 +162,7 @@ fn downloads_after_rewrite(
     inputs: &Inputs,
     inv: &Scan,
     outcome: &Outcome,
+    input: &mut InputEvaluation,
 ) -> inventory::JudgedDownloads {
     let ctx = &inputs.ctx;
     let written: Vec<(PathBuf, String)> = outcome
@@ -157,8 +174,7 @@ fn downloads_after_rewrite(
     if let Some(found) = after.and_then(|s| downloads::as_written(&ctx.repo, &s)) {
         return inventory::judge_downloads(found, &[], &ctx.know);
     }
-    let found = downloads::of_sources(&ctx.repo, &ctx.sources, &downloads::Options::default());
-    inventory::judge_downloads(found, &inv.targets, &ctx.know)
+    inventory::judge_downloads(input.get(inputs).clone(), &inv.targets, &ctx.know)
 }
 
 impl Outcome {
