@@ -113,8 +113,7 @@ pub fn classify(
             continue;
         };
         match fate {
-            // A macro call that also made a replaced target is rewritten below, not deleted.
-            Fate::Delete if target.status == Status::Hermetic => {}
+            // (A macro call that also made a replaced target is rewritten below instead.)
             Fate::Delete => target.status = Status::Distribution,
             Fate::Replace(stand_in) => {
                 target.status = if stand_in.exe.is_some() {
@@ -165,21 +164,22 @@ pub fn classify(
 
 /// The fate of every evaluated target the generic moves touch, by index.
 fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize, Fate> {
-    let graph = Graph::of(&found.targets);
     let index: BTreeMap<&str, usize> = found
         .targets
         .iter()
         .enumerate()
         .map(|(i, t)| (t.label.as_str(), i))
         .collect();
-    // A statement of a build file the name-based pass left alone: it can be deleted.
-    let statement_known = |i: usize| {
+    // A call statement of a build file the name-based pass left alone.
+    let call_left_alone = |i: usize| {
         let t = &found.targets[i];
         targets
             .iter()
             .any(|x| x.file == t.call.file && x.line == t.call.line && untouched(x.status))
-            || comprehension_at(ctx, &t.call).is_some()
     };
+    // Such a statement, or a comprehension: it can be deleted.
+    let statement_known =
+        |i: usize| call_left_alone(i) || comprehension_at(ctx, &found.targets[i].call).is_some();
     // A rule call written out there, or made by a macro call there: it can be replaced
     // (a macro call only when everything it makes is replaced or goes: checked below).
     let written_out = |i: usize| {
@@ -187,9 +187,7 @@ fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize
         if t.call == t.rule_call {
             targets.iter().any(|x| is_written_as(x, t))
         } else {
-            targets
-                .iter()
-                .any(|x| x.file == t.call.file && x.line == t.call.line && untouched(x.status))
+            call_left_alone(i)
         }
     };
     let downloads: Vec<(usize, &Download)> = found
@@ -199,6 +197,12 @@ fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize
         .filter_map(|d| index.get(d.label.as_str()).map(|i| (*i, d)))
         .filter(|(i, _)| statement_known(*i))
         .collect();
+    // Every download already taken by name (SI): nothing to walk, no graph to build.
+    if downloads.is_empty() {
+        return BTreeMap::new();
+    }
+    let graph = Graph::of(&found.targets);
+    let statements = Statements::of(found);
     let tool_of = |i: usize| -> Option<&crate::know::DownloadTool> {
         let d = downloads.iter().find(|(j, _)| *j == i)?.1;
         d.urls.iter().find_map(|u| ctx.know.download_tool(u))
@@ -238,7 +242,7 @@ fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize
             }
         }
     }
-    let mut deleted = deletable(&graph, found, &replace, pending.clone());
+    let mut deleted = deletable(&graph, found, &statements, &replace, pending.clone());
     // A macro call is rewritten only as a whole: a target it makes that neither goes nor is
     // replaced keeps the call, and the targets it made stay as they are.
     loop {
@@ -248,11 +252,10 @@ fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize
             .filter(|i| {
                 let t = &found.targets[*i];
                 t.call != t.rule_call
-                    && found.targets.iter().enumerate().any(|(j, o)| {
-                        o.call == t.call
-                            && !replace.contains_key(&j)
+                    && statements.of_target(*i).iter().any(|&j| {
+                        !replace.contains_key(&j)
                             && !deleted.contains(&j)
-                            && !kept_native(o)
+                            && !kept_native(&found.targets[j])
                     })
             })
             .collect();
@@ -262,7 +265,7 @@ fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize
         for i in partial {
             replace.remove(&i);
         }
-        deleted = deletable(&graph, found, &replace, pending.clone());
+        deleted = deletable(&graph, found, &statements, &replace, pending.clone());
     }
     let mut out: BTreeMap<usize, Fate> = BTreeMap::new();
     for (i, mut s) in replace {
@@ -273,6 +276,30 @@ fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize
         out.insert(i, Fate::Delete);
     }
     out
+}
+
+/// The evaluated targets grouped by the build-file statement that made them, built once: a
+/// macro call's or comprehension's targets go (or stay) together.
+struct Statements<'e> {
+    found: &'e Evaluated,
+    by_site: BTreeMap<&'e crate::downloads::Site, Vec<usize>>,
+}
+
+impl<'e> Statements<'e> {
+    fn of(found: &'e Evaluated) -> Statements<'e> {
+        let mut by_site: BTreeMap<&crate::downloads::Site, Vec<usize>> = BTreeMap::new();
+        for (i, t) in found.targets.iter().enumerate() {
+            by_site.entry(&t.call).or_default().push(i);
+        }
+        Statements { found, by_site }
+    }
+
+    /// Every target made by the statement that made target `i` (`i` included).
+    fn of_target(&self, i: usize) -> &[usize] {
+        self.by_site
+            .get(&self.found.targets[i].call)
+            .map_or(&[], Vec::as_slice)
+    }
 }
 
 /// The attrs of `t` whose values name one of `deleted`.
@@ -384,6 +411,7 @@ fn reached_downloads(graph: &Graph, downloads: &[(usize, &Download)], u: usize) 
 fn deletable(
     graph: &Graph,
     found: &Evaluated,
+    statements: &Statements,
     replace: &BTreeMap<usize, StandIn>,
     pending: BTreeSet<usize>,
 ) -> BTreeSet<usize> {
@@ -398,12 +426,10 @@ fn deletable(
                     || users
                         .iter()
                         .any(|u| !replace.contains_key(u) && !deleted.contains(u));
-                let statement = &found.targets[*p].call;
-                let statement_stays = found.targets.iter().enumerate().any(|(j, t)| {
-                    &t.call == statement
-                        && !deleted.contains(&j)
+                let statement_stays = statements.of_target(*p).iter().any(|&j| {
+                    !deleted.contains(&j)
                         && !replace.contains_key(&j)
-                        && !kept_native(t)
+                        && !kept_native(&found.targets[j])
                 });
                 used_elsewhere || statement_stays
             })
