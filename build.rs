@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 fn main() {
+    link_without_pie();
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("toolchains");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -27,4 +28,14 @@ fn main() {
     out.push(']');
     let dest = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("builtin_knowledge.rs");
     std::fs::write(dest, out).unwrap();
+}
+
+/// A position-independent executable has its ~56k pointers relocated at every start, which was a
+/// tenth of a whole `generate` on SI (perf: `_dl_relocate_object`). Linked at a fixed address the
+/// linker resolves them once. Only the binary: test executables and proc-macros link as before.
+fn link_without_pie() {
+    let linux = std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux");
+    if linux {
+        println!("cargo:rustc-link-arg-bins=-no-pie");
+    }
 }

@@ -254,7 +254,8 @@ pub fn binaries_of(flake: &super::Flake, text: &str, know: &Knowledge) -> BTreeS
         let generic = know.generic_nix_attr(&path);
         for candidate in [path.as_str(), generic.as_str()] {
             for (attr, bins) in &know.provides {
-                if candidate == attr || candidate.starts_with(&format!("{attr}.")) {
+                let rest = candidate.strip_prefix(attr.as_str());
+                if rest.is_some_and(|rest| rest.is_empty() || rest.starts_with('.')) {
                     out.extend(bins.iter().cloned());
                 }
             }

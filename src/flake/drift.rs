@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::devshell::{binaries_of, path_chain};
+use super::devshell::path_chain;
 use super::nixpkgs::{self, Attrs};
 use super::Flake;
 use crate::inventory::Inventory;
@@ -51,7 +51,7 @@ pub fn find(root: &Path, inv: &Inventory, flake: &Flake, know: &Knowledge) -> Ve
         let Some((element, line)) = flake.segments.iter().find_map(|s| {
             s.elements
                 .iter()
-                .find(|e| binaries_of(flake, &e.text, know).contains(&tool.binary))
+                .find(|e| flake.binaries_of(&e.text, know).contains(&tool.binary))
                 .map(|e| (e.text.clone(), flake.line(e.span.start)))
         }) else {
             // Not in the devshell: generate adds nixpkgs' default version, which a

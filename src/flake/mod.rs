@@ -12,7 +12,8 @@ pub mod pin;
 mod rust_overlay;
 mod syntax;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use rnix::{SyntaxKind, SyntaxNode};
@@ -37,6 +38,9 @@ pub struct Flake {
     /// Whether a devshell is a plain `mkShell`, whose stdenv brings a C compiler and binutils
     /// (`mkShellNoCC` brings neither).
     pub stdenv_cc: bool,
+    /// What each element puts on PATH, by element text. Finding it walks let-bindings across the
+    /// whole file, and drift asks it of every element for every pinned tool.
+    binaries: RefCell<HashMap<String, BTreeSet<String>>>,
 }
 
 /// One package the devshell lacks, and where it goes.
@@ -96,7 +100,20 @@ impl Flake {
             segments,
             dir: path.parent().unwrap_or(Path::new("")).to_path_buf(),
             stdenv_cc,
+            binaries: RefCell::default(),
         })
+    }
+
+    /// Binaries the element `text` puts on PATH (worked out once a run per element).
+    pub fn binaries_of(&self, text: &str, know: &Knowledge) -> BTreeSet<String> {
+        if let Some(known) = self.binaries.borrow().get(text) {
+            return known.clone();
+        }
+        let found = devshell::binaries_of(self, text, know);
+        self.binaries
+            .borrow_mut()
+            .insert(text.to_owned(), found.clone());
+        found
     }
 
     pub fn line(&self, offset: usize) -> usize {
@@ -111,7 +128,7 @@ impl Flake {
                 continue;
             }
             for el in &seg.elements {
-                out.extend(devshell::binaries_of(self, &el.text, know));
+                out.extend(self.binaries_of(&el.text, know));
             }
         }
         if self.stdenv_cc {
