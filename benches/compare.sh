@@ -71,10 +71,10 @@ import json, sys
 work, sizes = sys.argv[1], [int(s) for s in sys.argv[2:]]
 # Medians: on a shared machine one slow run (another process, a page-cache flush) moves a mean
 # of 5 ms runs by more than the difference measured.
-def means(name):
+def medians(name):
     return {r["command"]: r["median"] for r in json.load(open(f"{work}/{name}.json"))["results"]}
 def verdict(ok): return "met" if ok else "NOT met"
-edit = means("edit"); scan = means("scan")
+edit = medians("edit"); scan = medians("scan")
 print(f"{'comparison':<48} {'si-nixify':>11} {'other':>11} {'ratio':>7}  target")
 r = edit["si-nixify"] / edit["buildozer"]
 print(f"{'generate vs buildozer (SI fixture, flake too)':<48} {edit['si-nixify']*1e3:>9.2f}ms {edit['buildozer']*1e3:>9.2f}ms {r:>7.2f}  <= 1.0 {verdict(r <= 1.0)} (stretch <= 0.5 {verdict(r <= 0.5)})")
@@ -84,14 +84,14 @@ r = scan["si-nixify"] / scan["rg"]
 print(f"{'scan --all --json vs rg (10k files)':<48} {scan['si-nixify']*1e3:>9.2f}ms {scan['rg']*1e3:>9.2f}ms {r:>7.2f}  <= 2.0 {verdict(r <= 2.0)}")
 import os
 if os.path.exists(f"{work}/si.json"):
-    si = means("si")
+    si = medians("si")
     r = si["si-nixify"] / si["rg"]
     print(f"{'scan --all --json vs rg (SI checkout)':<48} {si['si-nixify']*1e3:>9.2f}ms {si['rg']*1e3:>9.2f}ms {r:>7.2f}  <= 2.0 {verdict(r <= 2.0)}")
 print()
 print(f"{'files':>8} {'scan --all':>12} {'per file':>12} {'peak RSS':>10}")
 per, rss = {}, {}
 for n in sizes:
-    t = list(means(f"size-{n}").values())[0]
+    t = list(medians(f"size-{n}").values())[0]
     per[n] = t / (n + 1)
     rss[n] = int(open(f"{work}/rss-{n}").read().strip())
     print(f"{n:>8} {t*1e3:>10.1f}ms {per[n]*1e6:>10.1f}us {rss[n]/1024:>8.1f}MB")

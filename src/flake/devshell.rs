@@ -241,9 +241,10 @@ pub fn path_chain(root: &SyntaxNode, text: &str) -> Vec<String> {
     chain
 }
 
-/// Binaries an element puts on PATH: a rust-overlay toolchain by its components, anything
+/// Binaries an element puts on PATH (callers go through `Flake::binaries_of`, which keeps the
+/// answer): a rust-overlay toolchain by its components, anything
 /// else by the knowledge base's `provides` table.
-pub fn binaries_of(flake: &super::Flake, text: &str, know: &Knowledge) -> BTreeSet<String> {
+pub(super) fn binaries_of(flake: &super::Flake, text: &str, know: &Knowledge) -> BTreeSet<String> {
     if let Some(bins) =
         super::rust_overlay::binaries(&flake.root, text, &flake.dir, &know.rust_overlay)
     {
