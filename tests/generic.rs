@@ -20,6 +20,10 @@ const FIXTURES: &[(&str, &[&str])] = &[
     ("path-tool", &["toolchains/runtimes/BUCK"]),
     ("release-table-macro", &["toolchains/BUCK"]),
     ("comprehension-downloads", &["toolchains/python/BUCK"]),
+    (
+        "own-rule-path",
+        &["toolchains/js/BUCK", "toolchains/registry/BUCK"],
+    ),
 ];
 
 fn golden(fixture: &str, file: &str) -> String {
@@ -99,6 +103,7 @@ fn no_download_is_left_and_the_devshell_gets_what_the_stand_ins_call() {
         ("path-tool", &["wasmtime", "wazero"][..]),
         ("release-table-macro", &["rustc", "rustdoc"][..]),
         ("comprehension-downloads", &["python3"][..]),
+        ("own-rule-path", &["deno", "crane"][..]),
     ] {
         let dir = copy_fixture(fixture);
         let out = run(dir.path(), &["scan", "--json"]);
@@ -180,14 +185,92 @@ fn an_unknown_downloads_user_is_left_and_listed() {
     assert_ne!(snapshot(dir.path()), before);
 }
 
+/// `generate --no-flake` in `dir`: (exit code, stdout and stderr).
+fn generate_said(dir: &Path) -> (Option<i32>, String) {
+    let out = run(dir, &["generate", "--no-flake"]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), said)
+}
+
 #[test]
-fn a_macro_call_is_replaced_by_the_targets_it_made_under_the_same_names() {
+fn a_wrapper_whose_other_provider_a_user_reads_is_left() {
+    // `crane_bin` also gives `CraneMetaInfo`: once the toolchain reads it, a path tool would
+    // not do, so the download stays and is listed; the runtime toolchain is still rewritten.
+    let dir = copy_fixture("own-rule-path");
+    let defs = dir.path().join("toolchains/registry/defs.bzl");
+    let text = read(&defs).replace(
+        "RegistryToolchainInfo(crane = ctx.attrs.crane[RunInfo]),",
+        "RegistryToolchainInfo(crane = ctx.attrs.crane[RunInfo], version = ctx.attrs.crane[CraneMetaInfo].version),",
+    );
+    assert!(text.contains("[CraneMetaInfo]"));
+    std::fs::write(&defs, text).unwrap();
+    let (code, said) = generate_said(dir.path());
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("toolchains/registry/BUCK:3:"), "{said}");
+    let registry = read(&dir.path().join("toolchains/registry/BUCK"));
+    assert!(registry.contains("fetch_crane(") && !registry.contains("si_nixify_path_tool"));
+    let js = read(&dir.path().join("toolchains/js/BUCK"));
+    assert!(js.contains("runtime = [\"deno\"],"), "{js}");
+}
+
+#[test]
+fn a_download_path_in_an_attr_that_takes_no_text_is_left() {
+    // `runtime` as a dep, not command text: the binary's name cannot go there, so the
+    // toolchain and its archives stay, listed.
+    let dir = copy_fixture("own-rule-path");
+    let defs = dir.path().join("toolchains/js/defs.bzl");
+    let text = read(&defs).replace(
+        "\"runtime\": attrs.list(attrs.arg()),",
+        "\"runtime\": attrs.list(attrs.dep()),",
+    );
+    assert!(text.contains("attrs.list(attrs.dep())"));
+    std::fs::write(&defs, text).unwrap();
+    let (code, said) = generate_said(dir.path());
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("toolchains/js/BUCK:"), "{said}");
+    let js = read(&dir.path().join("toolchains/js/BUCK"));
+    assert!(js.contains("fetch_runtime_archives(version, rows)"), "{js}");
+    assert!(
+        js.contains("$(location :deno-{}-x86_64-unknown-linux-gnu)/deno"),
+        "{js}"
+    );
+}
+
+#[test]
+fn a_macro_call_is_replaced_by_the_targets_it_made_and_identical_branches_collapse() {
     // `rust_toolchains(version = …)` made an http_archive, a private toolchain rule's target
-    // per release-table row, and a toolchain_alias over them: the call becomes the system
-    // toolchains and the alias, written out, and nothing of the macro is loaded any more.
+    // per release-table row, and a toolchain_alias over them. Every branch becomes the same
+    // `system_rust_toolchain`, so the alias collapses into one, under its name (issue 12,
+    // point 4), and nothing of the macro is loaded any more.
     let dir = copy_fixture("release-table-macro");
     generate_ok(dir.path());
     let buck = read(&dir.path().join("toolchains/BUCK"));
+    assert!(
+        buck.contains("system_rust_toolchain(\n    name = \"rust\",\n    default_edition = \"2024\",\n    visibility = [\"PUBLIC\"],\n)"),
+        "{buck}"
+    );
+    assert!(
+        !buck.contains("toolchain_alias") && !buck.contains("rust-x86_64-linux"),
+        "{buck}"
+    );
+    assert!(!buck.contains("rust_toolchains"), "{buck}");
+    assert!(!buck.contains("rust_releases.bzl"), "{buck}");
+}
+
+#[test]
+fn a_branch_named_elsewhere_keeps_its_target_and_the_alias() {
+    // Something else in the cell names one platform's toolchain: the macro's targets are
+    // written out under their names and the alias stays over them.
+    let dir = copy_fixture("release-table-macro");
+    let path = dir.path().join("toolchains/BUCK");
+    let text = read(&path) + "\ntoolchain_alias(\n    name = \"rust_arm\",\n    actual = \":rust-aarch64-linux\",\n)\n";
+    std::fs::write(&path, text).unwrap();
+    generate_ok(dir.path());
+    let buck = read(&path);
     for name in [
         "rust-x86_64-linux",
         "rust-aarch64-linux",
@@ -202,8 +285,6 @@ fn a_macro_call_is_replaced_by_the_targets_it_made_under_the_same_names() {
         buck.contains("toolchain_alias(\n    name = \"rust\",\n    actual = select({"),
         "{buck}"
     );
-    assert!(!buck.contains("rust_toolchains"), "{buck}");
-    assert!(!buck.contains("rust_releases.bzl"), "{buck}");
 }
 
 #[test]

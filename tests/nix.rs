@@ -431,6 +431,75 @@ fn a_shell_nix_is_the_devshell_when_there_is_no_flake() {
     );
 }
 
+/// A shell.nix written as `stdenv.mkDerivation { buildInputs = …; }` (NoRedInk/noredink-ui)
+/// is the devshell, and is patched like a mkShell.
+#[test]
+fn a_shell_nix_of_mk_derivation_is_patched() {
+    let dir = copy_fixture("si-older");
+    std::fs::remove_file(dir.path().join("flake.nix")).unwrap();
+    let _ = std::fs::remove_file(dir.path().join("flake.lock"));
+    std::fs::write(
+        dir.path().join("shell.nix"),
+        "{ pkgs ? import <nixpkgs> { } }:\n\npkgs.stdenv.mkDerivation {\n  name = \"dev\";\n  buildInputs = [\n    pkgs.buck2\n    pkgs.rustc\n  ];\n}\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &["generate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = read(&dir.path().join("shell.nix"));
+    assert!(after.contains("    pkgs.deno\n"), "{after}");
+    assert!(!dir.path().join("nix/buck2-toolchains.nix").exists());
+    assert_parses(&dir.path().join("shell.nix"));
+}
+
+/// `mkShell ( { packages = …; } // env )` (codegod100/sleek): the attr set inside the parens,
+/// left of `//`, holds the list that is patched.
+#[test]
+fn a_parenthesised_and_merged_mk_shell_argument_is_patched() {
+    let dir = copy_fixture("si-older");
+    let flake = "{\n  outputs = { self, nixpkgs }:\n    let pkgs = nixpkgs.legacyPackages.x86_64-linux; env = { FOO = \"1\"; }; in {\n      devShells.x86_64-linux.default = pkgs.mkShell ({\n        packages = [\n          pkgs.buck2\n          pkgs.rustc\n        ];\n      } // env);\n    };\n}\n";
+    std::fs::write(dir.path().join("flake.nix"), flake).unwrap();
+    let out = run(dir.path(), &["generate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = read(&dir.path().join("flake.nix"));
+    assert!(after.contains("          pkgs.deno\n"), "{after}");
+    assert_parses(&dir.path().join("flake.nix"));
+}
+
+/// A flake whose devshell is not recognisable is no error: the tools go to the generated
+/// file, and a note says where the packages should go.
+#[test]
+fn an_unrecognised_devshell_gets_the_generated_file_and_a_note() {
+    let dir = copy_fixture("si-older");
+    let flake = "{\n  outputs = { self, nixpkgs }: {\n    devShells.x86_64-linux.default = import ./dev.nix { inherit nixpkgs; };\n  };\n}\n";
+    std::fs::write(dir.path().join("flake.nix"), flake).unwrap();
+    let out = run(dir.path(), &["generate"]);
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("flake.nix: no devshell package list found"),
+        "{said}"
+    );
+    assert_eq!(read(&dir.path().join("flake.nix")), flake);
+    let generated = read(&dir.path().join("nix/buck2-toolchains.nix"));
+    assert!(generated.contains("\"deno\""), "{generated}");
+    let check = run(dir.path(), &["generate", "--check"]);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}
+
 /// devenv's `mkShell { modules = [ { packages = …; } ]; }`: the packages list is one module down.
 #[test]
 fn a_devenv_shell_gets_the_packages_in_its_module() {

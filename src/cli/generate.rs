@@ -374,7 +374,17 @@ fn plan_all(inputs: &Inputs, inv: &Scan, args: &Args) -> Result<Outcome, UserErr
             )
         })
         .collect();
-    match &inputs.flake {
+    // A devshell whose package lists are not recognisable is no error: the generated file is
+    // written instead, with a note saying where the packages should go.
+    let unpatchable = inputs.flake.as_ref().filter(|f| f.segments.is_empty());
+    if let Some(f) = unpatchable {
+        notes.push(format!(
+            "{}: no devshell package list found (looked for mkShell's packages, buildInputs and nativeBuildInputs); add the tools of {} to your devShell by hand, or pass --flake FILE to name the file with it",
+            f.path.display(),
+            generated::TOOLCHAINS_NIX
+        ));
+    }
+    match inputs.flake.as_ref().filter(|f| !f.segments.is_empty()) {
         Some(f) => {
             let (tools, pin_edits) = if args.pin_versions {
                 if let Some((path, old, new)) =
@@ -407,7 +417,9 @@ fn plan_all(inputs: &Inputs, inv: &Scan, args: &Args) -> Result<Outcome, UserErr
             let new =
                 generated::toolchains_nix(&inv.toolchains_file, &inv.required_tools, &ctx.know)?;
             changes.push(FileChange { path, old, new });
-            if args.init_flake {
+            if unpatchable.is_some() {
+                // Said above: the flake is there, only its package list is not.
+            } else if args.init_flake {
                 let path = PathBuf::from("flake.nix");
                 changes.push(FileChange {
                     path,

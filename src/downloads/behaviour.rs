@@ -26,6 +26,9 @@ pub struct Behaviour {
     /// it calls (`cxx_toolchain_infos(…)`), by Buck2's naming convention (`…Info`,
     /// `…_infos`): what the rule gives its users, and so what can stand in for it.
     pub provides: BTreeSet<String>,
+    /// Providers the implementation takes from its deps (`ctx.attrs.bin[CraneInfo]`): what it
+    /// needs of the targets it names, beyond what a tool on PATH gives.
+    pub reads: BTreeSet<String>,
 }
 
 impl Behaviour {
@@ -152,10 +155,14 @@ impl<'a> Walk<'a> {
         let mut found = Behaviour::default();
         for node in def.body.iter().filter_map(statement_node) {
             let mut calls = Vec::new();
-            node.walk(&mut |n| {
-                if let Expr::Call { func, args } = &n.expr {
-                    calls.push((n, func.as_ref(), args.as_slice()));
+            node.walk(&mut |n| match &n.expr {
+                Expr::Call { func, args } => calls.push((n, func.as_ref(), args.as_slice())),
+                Expr::Index(_, key) => {
+                    if let Some(p) = key.as_ident().filter(|p| is_provider_name(p)) {
+                        found.reads.insert(p.to_owned());
+                    }
                 }
+                _ => {}
             });
             for (call, func, args) in calls {
                 let next = self.call(module, &locals, call, func, args, depth);
@@ -231,6 +238,7 @@ fn as_dynamic(inner: Behaviour, registered_at: Site, data_attrs: &[String]) -> B
         download: None,
         // What the callback constructs is the dynamic action's, not the rule's.
         provides: BTreeSet::new(),
+        reads: inner.reads,
         dynamic: download.map(|download| Dynamic {
             registered_at,
             download,
@@ -247,6 +255,7 @@ fn is_provider_name(name: &str) -> bool {
 
 fn merge(into: &mut Behaviour, other: Behaviour) {
     into.provides.extend(other.provides);
+    into.reads.extend(other.reads);
     if into.download.is_none() {
         into.download = other.download;
     }

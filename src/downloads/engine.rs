@@ -104,17 +104,51 @@ pub fn evaluate(
         unparsed,
         ..
     } = engine;
+    let parsed = parsed.into_inner();
+    let mut targets = recorder.targets.into_inner();
+    for t in &mut targets {
+        snap_to_statement(&parsed, &mut t.call);
+        snap_to_statement(&parsed, &mut t.rule_call);
+    }
     Evaluation {
-        targets: recorder.targets.into_inner(),
+        targets,
         sources: std::borrow::Cow::Owned(Sources {
             buck: build_files.first().cloned().unwrap_or_default(),
             builds: build_files.to_vec(),
-            modules: parsed.into_inner(),
+            modules: parsed,
             load_targets: load_targets.into_inner(),
             unreadable: Default::default(),
         }),
         unparsed: unparsed.into_inner(),
         failed,
+    }
+}
+
+/// A site in a build file, moved to the first line of the top-level statement holding it:
+/// the interpreter places a call over several lines at a line inside it (an argument's
+/// `select()` in zsol/buck-py-demo), and a person edits the statement. A site inside a
+/// `def` (a macro's rule call) stays where it is.
+fn snap_to_statement(
+    parsed: &std::collections::BTreeMap<PathBuf, std::sync::Arc<crate::read::Module>>,
+    site: &mut super::Site,
+) {
+    let Some(module) = parsed.get(&site.file) else {
+        return;
+    };
+    // Only a call statement: a comprehension's targets keep the line of the call in it.
+    let start = module.stmts.iter().find_map(|s| {
+        let crate::read::Stmt::Expr(node) = s else {
+            return None;
+        };
+        if !matches!(node.expr, crate::read::Expr::Call { .. }) {
+            return None;
+        }
+        let span = node.span;
+        let (first, last) = (module.line(span.start), module.line(span.end));
+        (first..=last).contains(&site.line).then_some(first)
+    });
+    if let Some(first) = start {
+        site.line = first;
     }
 }
 
@@ -187,7 +221,10 @@ impl Engine<'_> {
         // `load("@prelude//:prelude.bzl", "native")` asks the prelude for Buck2's own `native`:
         // given the global, not the whole prelude evaluated (which these stand-ins may not
         // carry through), whether or not the prelude is on disk.
-        if self.repo.is_external_unavailable(label) || self.asks_only_globals(from, label) {
+        if self.repo.is_external_unavailable(label)
+            || self.asks_only_globals(from, label)
+            || is_prelude_rules(label)
+        {
             return self.unavailable_module(from, label);
         }
         let target = resolve_load(self.repo, label, from, &at)?;
@@ -386,4 +423,15 @@ fn starlark_error(path: &Path, e: &starlark::Error) -> UserError {
     UserError::new(format!("evaluating Starlark: {}", e.without_diagnostic()))
         .at(at)
         .hint("si-nixify evaluates build files as Buck2 would, with stand-ins for Buck2's own globals; fix the code there, or report what Buck2 accepts and this did not")
+}
+
+/// `@prelude//:rules.bzl`: the prelude binds its rules there with Buck2's `load_symbols`,
+/// which binds nothing here, so what is loaded from it (`http_archive` in
+/// andreabedini/timbuktu's `defs.bzl`) is the native stand-in, as for a bundled prelude.
+fn is_prelude_rules(label: &str) -> bool {
+    matches!(
+        crate::repo::Label::parse(label),
+        Some(crate::repo::Label::Cell { cell, package, file })
+            if cell == "prelude" && package.is_empty() && file == "rules.bzl"
+    )
 }

@@ -377,14 +377,17 @@ fn download(
     i: usize,
 ) -> Download {
     let text = |k: &str| t.attrs.get(k).and_then(|v| v.as_str()).map(str::to_owned);
-    let urls = match (t.attrs.get("urls"), text("url")) {
-        (Some(serde_json::Value::Array(list)), _) => list
-            .iter()
-            .filter_map(|u| u.as_str().map(str::to_owned))
-            .collect(),
-        (_, Some(url)) => vec![url],
+    // Every branch of a `select()` of URLs counts (zsol/buck-py-demo selects a CPython build
+    // per OS and CPU).
+    let urls = match (t.attrs.get("urls"), t.attrs.get("url")) {
+        (Some(list @ serde_json::Value::Array(_)), _) => strings(list),
+        (_, Some(url)) => strings(url),
         _ => Vec::new(),
-    };
+    }
+    .into_iter()
+    .filter(|u| u.contains("://"))
+    .map(str::to_owned)
+    .collect();
     let mut used_by: Vec<String> = graph
         .users(i)
         .iter()

@@ -51,10 +51,19 @@ pub struct Segment {
 }
 
 /// Every list that feeds a `mkShell`-like call's package attrs, in source order.
-pub fn segments(root: &SyntaxNode) -> Vec<Segment> {
+pub fn segments(root: &SyntaxNode, derivations: bool) -> Vec<Segment> {
+    let shells = segments_of(root, &|n| is_shell_call(n, false));
+    if shells.is_empty() && derivations {
+        segments_of(root, &|n| is_shell_call(n, true))
+    } else {
+        shells
+    }
+}
+
+fn segments_of(root: &SyntaxNode, is_shell: &dyn Fn(&SyntaxNode) -> bool) -> Vec<Segment> {
     let mut out = Vec::new();
-    for shell in root.descendants().filter(is_mkshell_call) {
-        let Some(attrs) = shell.children().last() else {
+    for shell in root.descendants().filter(|n| is_shell(n)) {
+        let Some(attrs) = shell.children().last().and_then(|a| attr_set_of(&a)) else {
             continue;
         };
         // devenv's `mkShell { modules = [ { packages = …; } ]; }` puts them one module down.
@@ -102,6 +111,11 @@ pub fn has_stdenv_cc(root: &SyntaxNode) -> bool {
 }
 
 fn is_mkshell_call(node: &SyntaxNode) -> bool {
+    is_shell_call(node, false)
+}
+
+/// `…mkShell… { … }`, or with `derivations` also `…mkDerivation { … }`.
+fn is_shell_call(node: &SyntaxNode, derivations: bool) -> bool {
     if kind(node) != SyntaxKind::NODE_APPLY {
         return false;
     }
@@ -110,8 +124,22 @@ fn is_mkshell_call(node: &SyntaxNode) -> bool {
         return false;
     };
     let func = func.text().to_string();
-    let last = func.rsplit('.').next().unwrap_or_default();
-    last.starts_with("mkShell") && kind(&arg) == SyntaxKind::NODE_ATTR_SET
+    let last = func.rsplit('.').next().unwrap_or_default().trim();
+    // A `shell.nix` of `stdenv.mkDerivation { buildInputs = …; }` is a devshell too
+    // (NoRedInk/noredink-ui); only there, and only with no mkShell in it (`segments`).
+    (last.starts_with("mkShell") || (derivations && last == "mkDerivation"))
+        && attr_set_of(&arg).is_some()
+}
+
+/// The attr set a shell is called with: `{ … }`, `( { … } )`, or the left side of
+/// `{ … } // extra` (codegod100/sleek's `mkShell ( { packages = …; } // env )`).
+fn attr_set_of(arg: &SyntaxNode) -> Option<SyntaxNode> {
+    match kind(arg) {
+        SyntaxKind::NODE_ATTR_SET => Some(arg.clone()),
+        SyntaxKind::NODE_PAREN => arg.children().next().and_then(|a| attr_set_of(&a)),
+        SyntaxKind::NODE_BIN_OP => arg.children().find_map(|a| attr_set_of(&a)),
+        _ => None,
+    }
 }
 
 /// `name = value;` → (name, value) for a single-identifier attrpath.

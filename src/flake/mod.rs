@@ -91,7 +91,9 @@ impl Flake {
             )));
         }
         let root = parse.syntax();
-        let segments = devshell::segments(&root);
+        // A shell.nix may be a plain `mkDerivation`; a flake's is its package.
+        let is_shell_nix = path.file_name().is_some_and(|n| n == "shell.nix");
+        let segments = devshell::segments(&root, is_shell_nix);
         let stdenv_cc = devshell::has_stdenv_cc(&root);
         Ok(Flake {
             path: path.to_path_buf(),

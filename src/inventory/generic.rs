@@ -51,6 +51,18 @@ pub struct StandIn {
     /// (attr → the label of a target it names that goes).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub names_deleted: BTreeMap<String, String>,
+    /// The repo's own rule kept, with binaries on PATH named where the download's paths were
+    /// (`deno = ["deno"]` for `$(location :deno-x86_64)/deno`): attr → its new value, in the
+    /// evaluator's form (`{"select": …}`). Empty for a rule replaced by another.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub path_values: BTreeMap<String, serde_json::Value>,
+}
+
+impl StandIn {
+    /// Whether the target keeps its rule and only its download paths change.
+    pub fn keeps_rule(&self) -> bool {
+        !self.path_values.is_empty()
+    }
 }
 
 /// A target a macro call made, and what stands in for it: the call is replaced by these,
@@ -106,8 +118,14 @@ pub fn classify(
             Fate::Delete => x.file == t.call.file && x.line == t.call.line,
             Fate::Replace(_) => is_written_as(x, t),
         }) else {
-            if let (Fate::Delete, Some(span)) = (fate, comprehension_at(ctx, &t.call)) {
-                comprehensions.push(comprehension_target(t, span));
+            if let Some(span) = comprehension_at(ctx, &t.call) {
+                let mut target = comprehension_target(t, span);
+                if let Fate::Replace(stand_in) = fate {
+                    // Only a rule kept with new attrs gets here (see `fates`).
+                    target.status = Status::Custom;
+                    target.stand_in = Some(stand_in.clone());
+                }
+                comprehensions.push(target);
                 changed = true;
             }
             continue;
@@ -118,6 +136,8 @@ pub fn classify(
             Fate::Replace(stand_in) => {
                 target.status = if stand_in.exe.is_some() {
                     Status::PathTool
+                } else if stand_in.keeps_rule() {
+                    Status::Custom
                 } else {
                     Status::Hermetic
                 };
@@ -177,6 +197,17 @@ fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize
             .iter()
             .any(|x| x.file == t.call.file && x.line == t.call.line && untouched(x.status))
     };
+    // A statement the name-based pass already deletes or replaces (a release archive under
+    // `hermetic_rust_toolchain`): its downloads may have other users to replace
+    // (ysimonson/gruel's `rustfmt` over the same archive), and it lets go of what it named.
+    let taken_by_name = |i: usize| {
+        let t = &found.targets[i];
+        targets.iter().any(|x| {
+            x.file == t.call.file
+                && x.line == t.call.line
+                && matches!(x.status, Status::Distribution | Status::Hermetic)
+        })
+    };
     // Such a statement, or a comprehension: it can be deleted.
     let statement_known =
         |i: usize| call_left_alone(i) || comprehension_at(ctx, &found.targets[i].call).is_some();
@@ -195,9 +226,10 @@ fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize
         .iter()
         .filter(|d| !d.dynamic())
         .filter_map(|d| index.get(d.label.as_str()).map(|i| (*i, d)))
-        .filter(|(i, _)| statement_known(*i))
+        .filter(|(i, _)| statement_known(*i) || taken_by_name(*i))
         .collect();
-    // Every download already taken by name (SI): nothing to walk, no graph to build.
+    // No download here (SI: `classify` is not even called when the name-based pass took them
+    // all): nothing to walk, no graph to build.
     if downloads.is_empty() {
         return BTreeMap::new();
     }
@@ -207,9 +239,17 @@ fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize
         let d = downloads.iter().find(|(j, _)| *j == i)?.1;
         d.urls.iter().find_map(|u| ctx.know.download_tool(u))
     };
+    // A rule called in a comprehension keeps its rule: only its attrs can be edited there,
+    // once for all the targets it makes.
+    let in_comprehension = |i: usize| {
+        let t = &found.targets[i];
+        t.call == t.rule_call && comprehension_at(ctx, &t.call).is_some()
+    };
     let stand_in = |i: usize, reached: &[usize]| {
         if written_out(i) {
-            stand_in_for(ctx, found, i, reached, &tool_of)
+            stand_in_for(ctx, found, &graph, i, reached, &tool_of)
+        } else if in_comprehension(i) {
+            stand_in_for(ctx, found, &graph, i, reached, &tool_of).filter(StandIn::keeps_rule)
         } else {
             None
         }
@@ -242,7 +282,41 @@ fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize
             }
         }
     }
-    let mut deleted = deletable(&graph, found, &statements, &replace, pending.clone());
+    drop_differing_edits(&statements, &mut replace, &in_comprehension);
+    let lets_go = |u: usize, p: usize| {
+        let t = &found.targets[u];
+        let is_system_call = t.call == t.rule_call
+            && targets
+                .iter()
+                .any(|x| is_written_as(x, t) && x.status == Status::System);
+        taken_by_name(u) || (is_system_call && optional_attrs_name(ctx, &graph, t, p))
+    };
+    let outside = std::cell::OnceCell::new();
+    let unused = |p: usize| {
+        let t = &found.targets[p];
+        tool_of(p).is_some()
+            && !outside
+                .get_or_init(|| build_texts_outside_cell(ctx))
+                .iter()
+                .any(|text: &String| names_target(text, &t.name))
+    };
+    for (d, _) in &downloads {
+        if graph.users(*d).is_empty() && unused(*d) {
+            pending.insert(*d);
+        }
+    }
+    let release = Release {
+        lets_go: &lets_go,
+        unused: &unused,
+    };
+    let mut deleted = deletable(
+        &graph,
+        found,
+        &statements,
+        &replace,
+        &release,
+        pending.clone(),
+    );
     // A macro call is rewritten only as a whole: a target it makes that neither goes nor is
     // replaced keeps the call, and the targets it made stay as they are.
     loop {
@@ -265,7 +339,14 @@ fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize
         for i in partial {
             replace.remove(&i);
         }
-        deleted = deletable(&graph, found, &statements, &replace, pending.clone());
+        deleted = deletable(
+            &graph,
+            found,
+            &statements,
+            &replace,
+            &release,
+            pending.clone(),
+        );
     }
     let mut out: BTreeMap<usize, Fate> = BTreeMap::new();
     for (i, mut s) in replace {
@@ -276,6 +357,30 @@ fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize
         out.insert(i, Fate::Delete);
     }
     out
+}
+
+/// A comprehension's call is edited once for every target it makes: when they would need
+/// different values (or some would not change), none is edited.
+fn drop_differing_edits(
+    statements: &Statements,
+    replace: &mut BTreeMap<usize, StandIn>,
+    in_comprehension: &dyn Fn(usize) -> bool,
+) {
+    let differing: Vec<usize> = replace
+        .iter()
+        .filter(|(i, s)| {
+            in_comprehension(**i)
+                && statements.of_target(**i).iter().any(|j| {
+                    replace
+                        .get(j)
+                        .is_none_or(|o| o.path_values != s.path_values || o.rule != s.rule)
+                })
+        })
+        .map(|(i, _)| *i)
+        .collect();
+    for i in differing {
+        replace.remove(&i);
+    }
 }
 
 /// The evaluated targets grouped by the build-file statement that made them, built once: a
@@ -413,6 +518,7 @@ fn deletable(
     found: &Evaluated,
     statements: &Statements,
     replace: &BTreeMap<usize, StandIn>,
+    release: &Release,
     pending: BTreeSet<usize>,
 ) -> BTreeSet<usize> {
     let mut deleted = pending;
@@ -422,10 +528,14 @@ fn deletable(
             .copied()
             .filter(|p| {
                 let users = graph.users(*p);
-                let used_elsewhere = users.is_empty()
-                    || users
-                        .iter()
-                        .any(|u| !replace.contains_key(u) && !deleted.contains(u));
+                let used_elsewhere = (users.is_empty()
+                    && !aliases_own_downloads(graph, found, statements, &deleted, *p)
+                    && !(release.unused)(*p))
+                    || users.iter().any(|u| {
+                        !replace.contains_key(u)
+                            && !deleted.contains(u)
+                            && !(release.lets_go)(*u, *p)
+                    });
                 let statement_stays = statements.of_target(*p).iter().any(|&j| {
                     !deleted.contains(&j)
                         && !replace.contains_key(&j)
@@ -443,6 +553,90 @@ fn deletable(
     }
 }
 
+/// What lets a target go although the walk replaced none of its users.
+struct Release<'a> {
+    /// (user, target): the user is a system rule already, and the attr naming the target may
+    /// be left out (`system_cxx_toolchain(_cxx_tools_info = ":cxx-tools")` over a downloaded
+    /// LLVM in rsJames-ttrpg/kerrigan): the attr is dropped, the target goes.
+    lets_go: &'a dyn Fn(usize, usize) -> bool,
+    /// A download of a known tool that nobody names, in the cell or anywhere else in the
+    /// repo (zsol/buck-py-demo's `custom_cpython_archive`): dead, so it goes.
+    unused: &'a dyn Fn(usize) -> bool,
+}
+
+/// Whether target `p` is an `alias` over targets its own statement made that go too
+/// (`download_deno` aliases its per-platform archives as `2.3.5.zip`): a name for the
+/// download, which goes with it even though nobody in the cell names it.
+fn aliases_own_downloads(
+    graph: &Graph,
+    found: &Evaluated,
+    statements: &Statements,
+    deleted: &BTreeSet<usize>,
+    p: usize,
+) -> bool {
+    let t = &found.targets[p];
+    let named: BTreeSet<usize> = t
+        .attrs
+        .values()
+        .flat_map(|v| graph.named_in(t, v))
+        .collect();
+    t.rule == "alias"
+        && !named.is_empty()
+        && named
+            .iter()
+            .all(|n| deleted.contains(n) && statements.of_target(p).contains(n))
+}
+
+/// Whether every attr of `t` naming target `p` may be left out of `t`'s rule (its schema, as
+/// the repo's prelude has it, gives it a default; a `_private` attr always has one).
+fn optional_attrs_name(ctx: &Context, graph: &Graph, t: &EvaluatedTarget, p: usize) -> bool {
+    let schema = t.rule_defined_at.as_ref().and_then(|site| {
+        let module = ctx.sources.modules.get(&site.file)?;
+        crate::read::schema::all_rule_schemas(module)
+            .into_iter()
+            .find(|s| s.line == site.line)
+    });
+    let naming: Vec<&String> = t
+        .attrs
+        .iter()
+        .filter(|(_, v)| graph.named_in(t, v).contains(&p))
+        .map(|(k, _)| k)
+        .collect();
+    !naming.is_empty()
+        && naming
+            .iter()
+            .all(|k| k.starts_with('_') || schema.as_ref().is_some_and(|s| s.is_optional(k)))
+}
+
+/// The build files and .bzl files of the repo outside the toolchains cell, read: where a
+/// download of the cell might still be named (`$(location toolchains//:rustfmt)`).
+fn build_texts_outside_cell(ctx: &Context) -> Vec<String> {
+    let cell = ctx.repo.toolchains_dir();
+    let names = ctx.repo.buildfile_names();
+    ignore::WalkBuilder::new(&ctx.repo.root)
+        .build()
+        .flatten()
+        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+        .filter(|e| !ctx.repo.rel(e.path()).starts_with(&cell))
+        .filter(|e| {
+            let file = e.file_name().to_string_lossy();
+            file.ends_with(".bzl") || names.iter().any(|n| *n == file)
+        })
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .collect()
+}
+
+/// Whether `text` names a target called `name` (`:name`, followed by no more of a name).
+fn names_target(text: &str, name: &str) -> bool {
+    let pattern = format!(":{name}");
+    text.match_indices(&pattern).any(|(i, _)| {
+        !text[i + pattern.len()..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    })
+}
+
 /// The load label of the path tool's file, beside the cell's root build file, as the cell's
 /// own build files name it.
 pub fn path_tool_label(ctx: &Context) -> String {
@@ -454,6 +648,7 @@ pub fn path_tool_label(ctx: &Context) -> String {
 fn stand_in_for<'k>(
     ctx: &'k Context,
     found: &Evaluated,
+    graph: &Graph,
     i: usize,
     reached: &[usize],
     tool_of: &dyn Fn(usize) -> Option<&'k crate::know::DownloadTool>,
@@ -481,26 +676,196 @@ fn stand_in_for<'k>(
                 t.rule, p.provider, p.replacement.rule
             ),
             names_deleted: BTreeMap::new(),
+            path_values: BTreeMap::new(),
         });
     }
-    let runs_only = provides.contains("RunInfo")
-        && provides
-            .iter()
-            .all(|p| matches!(p.as_str(), "DefaultInfo" | "RunInfo"));
+    path_tool_for(ctx, found, graph, i, &provides, &tools).or_else(|| {
+        all_known
+            .then(|| own_path_form(ctx, found, graph, i, reached, &tools))
+            .flatten()
+    })
+}
+
+/// `si_nixify_path_tool` for a target that only runs what it downloads: its rule gives a
+/// `RunInfo`, and nothing else its users read (`crane_binary` also gives `CraneInfo`, which
+/// `oci_toolchain` never takes from it).
+fn path_tool_for(
+    ctx: &Context,
+    found: &Evaluated,
+    graph: &Graph,
+    i: usize,
+    provides: &BTreeSet<String>,
+    tools: &[&crate::know::DownloadTool],
+) -> Option<StandIn> {
+    let t = &found.targets[i];
+    let extra: Vec<&String> = provides
+        .iter()
+        .filter(|p| !matches!(p.as_str(), "DefaultInfo" | "RunInfo"))
+        .collect();
+    let runs = provides.contains("RunInfo")
+        && (extra.is_empty() || users_read_none_of(ctx, found, graph, i, &extra));
     let tool = tools.first()?;
     let exe = binary_run_by(t, tool)?;
     let same = tools.iter().all(|x| x.binaries.contains(&exe));
-    (runs_only && same).then(|| StandIn {
+    (runs && same).then(|| StandIn {
         rule: PATH_TOOL_RULE.to_owned(),
         load: path_tool_label(ctx),
         set_attrs: BTreeMap::new(),
         exe: Some(exe.clone()),
         why: format!(
-            "`{}` only runs what it downloads ({}): `{exe}` from PATH does the same",
-            t.rule, tool.why
+            "`{}` only runs what it downloads ({}){}: `{exe}` from PATH does the same",
+            t.rule,
+            tool.why,
+            if extra.is_empty() {
+                String::new()
+            } else {
+                let names: Vec<&str> = extra.iter().map(|p| p.as_str()).collect();
+                format!(", and its users read none of {}", names.join(", "))
+            }
         ),
         names_deleted: BTreeMap::new(),
+        path_values: BTreeMap::new(),
     })
+}
+
+/// Whether target `i` has users, all of rules the repo defines, none of whose
+/// implementations reads one of `providers` from the targets it names.
+fn users_read_none_of(
+    ctx: &Context,
+    found: &Evaluated,
+    graph: &Graph,
+    i: usize,
+    providers: &[&String],
+) -> bool {
+    let users = graph.users(i);
+    !users.is_empty()
+        && users.iter().all(|u| {
+            let Some(site) = found.targets[*u].rule_defined_at.as_ref() else {
+                return false;
+            };
+            behaviour::of_rule_at(&ctx.sources, &site.file, site.line)
+                .is_some_and(|b| providers.iter().all(|p| !b.reads.contains(*p)))
+        })
+}
+
+/// The repo's own rule kept, its download paths replaced by the binaries' names, where its
+/// schema takes command text there (`deno = attrs.list(attrs.arg())` holding
+/// `$(location :deno-x86_64)/deno` becomes `["deno"]`). Every attr naming a download must
+/// take such text and point at one of the download's binaries; else `None`.
+fn own_path_form(
+    ctx: &Context,
+    found: &Evaluated,
+    graph: &Graph,
+    i: usize,
+    reached: &[usize],
+    tools: &[&crate::know::DownloadTool],
+) -> Option<StandIn> {
+    let t = &found.targets[i];
+    let site = t.rule_defined_at.as_ref()?;
+    let module = ctx.sources.modules.get(&site.file)?;
+    let schema = crate::read::schema::all_rule_schemas(module)
+        .into_iter()
+        .find(|s| s.line == site.line)?;
+    let binaries: BTreeSet<&str> = tools
+        .iter()
+        .flat_map(|t| t.binaries.iter().map(String::as_str))
+        .collect();
+    let names_download = |s: &str| {
+        graph
+            .named_in(t, &serde_json::Value::String(s.to_owned()))
+            .iter()
+            .any(|n| reached.contains(n))
+    };
+    let mut path_values = BTreeMap::new();
+    for (attr, value) in &t.attrs {
+        if !crate::downloads::strings(value)
+            .into_iter()
+            .any(names_download)
+        {
+            continue;
+        }
+        if !schema.attrs.get(attr).is_some_and(|a| a.takes_text()) {
+            return None;
+        }
+        let new = on_path(value, &|s: &str| {
+            if !names_download(s) {
+                return Some(s.to_owned());
+            }
+            let bin = located_binary(s)?;
+            binaries.contains(bin).then(|| bin.to_owned())
+        })?;
+        path_values.insert(attr.clone(), new);
+    }
+    if path_values.is_empty() {
+        return None;
+    }
+    let named: Vec<String> = path_values
+        .iter()
+        .map(|(a, v)| format!("`{a}` = {}", crate::downloads::strings(v).join(", ")))
+        .collect();
+    Some(StandIn {
+        rule: t.rule.clone(),
+        load: String::new(),
+        set_attrs: BTreeMap::new(),
+        exe: None,
+        why: format!(
+            "`{}` takes command text ({}:{}): {} from PATH, in place of {}",
+            t.rule,
+            schema.file.display(),
+            schema.line,
+            named.join("; "),
+            tools.first().map_or("the download", |t| t.why.as_str())
+        ),
+        names_deleted: BTreeMap::new(),
+        path_values,
+    })
+}
+
+/// `value` with each string mapped by `f` (`None` from `f`: `None`), and each `select()`
+/// whose branches all end up equal collapsed to that value (the Linux and macOS branches of
+/// `deno` both name `deno` now).
+fn on_path(
+    value: &serde_json::Value,
+    f: &dyn Fn(&str) -> Option<String>,
+) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    Some(match value {
+        Value::String(s) => Value::String(f(s)?),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| on_path(v, f))
+                .collect::<Option<Vec<_>>>()?,
+        ),
+        Value::Object(map) => {
+            let mapped: serde_json::Map<String, Value> = map
+                .iter()
+                .map(|(k, v)| Some((k.clone(), on_path(v, f)?)))
+                .collect::<Option<_>>()?;
+            match mapped.get("select") {
+                Some(Value::Object(branches)) if mapped.len() == 1 => {
+                    let mut values = branches.values();
+                    let first = values.next()?.clone();
+                    if values.all(|v| *v == first) {
+                        first
+                    } else {
+                        Value::Object(mapped)
+                    }
+                }
+                _ => Value::Object(mapped),
+            }
+        }
+        other => other.clone(),
+    })
+}
+
+/// The binary a path into a download names: `$(location :deno-x86_64)/deno` → `deno`,
+/// `…/bin/node.exe` → `node` (the devshell's tools have no `.exe`).
+fn located_binary(s: &str) -> Option<&str> {
+    let after = &s[s.find(')')? + 1..];
+    let last = after.rsplit('/').next()?;
+    let bin = last.strip_suffix(".exe").unwrap_or(last);
+    (!bin.is_empty()).then_some(bin)
 }
 
 /// Which of a download's binaries a wrapper runs: its only one, else the one the target or
@@ -544,8 +909,23 @@ fn add_tools(
     {
         // A system rule's own tools are listed above; a download's binaries count only where
         // they replace them (a cross compiler's, set through `set_attrs`).
+        let named: Vec<String>;
         let binaries: &[String] = match &stand_in.exe {
             Some(exe) => std::slice::from_ref(exe),
+            None if stand_in.keeps_rule() => {
+                let values: Vec<&str> = stand_in
+                    .path_values
+                    .values()
+                    .flat_map(crate::downloads::strings)
+                    .collect();
+                named = tool
+                    .binaries
+                    .iter()
+                    .filter(|b| values.contains(&b.as_str()))
+                    .cloned()
+                    .collect();
+                &named
+            }
             None if !tool.set_attrs.is_empty() => &tool.binaries,
             None => &[],
         };

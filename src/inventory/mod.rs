@@ -238,7 +238,11 @@ pub fn take_before_downloads(ctx: &Context) -> Result<Inventory, UserError> {
                 )?);
             }
         }
-        for tool in tools::required(buck, &file_targets, &ctx.know) {
+        let named = tools::named_in_text_attrs(&ctx.sources, buck, &ctx.know);
+        for tool in tools::required(buck, &file_targets, &ctx.know)
+            .into_iter()
+            .chain(named)
+        {
             if !required_tools.contains(&tool) {
                 required_tools.push(tool);
             }

@@ -202,6 +202,71 @@ fn os_of_condition(condition: &str) -> Option<&'static str> {
     }
 }
 
+/// Binaries named in the command-text attrs of the repo's own rules (`deno_toolchain(deno =
+/// ["deno"])`, as a rewrite leaves it): a plain name that a known download provides
+/// (`download_tools`) is a tool the toolchain runs from PATH. Calls inside comprehensions
+/// count too.
+pub fn named_in_text_attrs(
+    sources: &Sources,
+    module: &Module,
+    know: &Knowledge,
+) -> Vec<RequiredTool> {
+    let mut out: Vec<RequiredTool> = Vec::new();
+    for stmt in &module.stmts {
+        let crate::read::Stmt::Expr(node) = stmt else {
+            continue;
+        };
+        node.walk(&mut |n| {
+            // The path tool's `exe` is read by `path_tool_binary`.
+            let Some((rule, args)) = n
+                .as_named_call()
+                .filter(|(r, _)| *r != super::generic::PATH_TOOL_RULE)
+            else {
+                return;
+            };
+            let Some(schema) = sources
+                .definition(&module.path, rule)
+                .and_then(|(m, name)| crate::read::schema::rule_schema(m, &name))
+            else {
+                return;
+            };
+            for arg in args {
+                let Some(attr) = arg.name.as_deref() else {
+                    continue;
+                };
+                if !schema.attrs.get(attr).is_some_and(|a| a.takes_text()) {
+                    continue;
+                }
+                for b in arg.value.strings().iter().filter_map(|s| s.as_str()) {
+                    let Some(tool) = know
+                        .download_tools
+                        .iter()
+                        .find(|t| t.binaries.iter().any(|x| x == b))
+                    else {
+                        continue;
+                    };
+                    add(
+                        &mut out,
+                        RequiredTool {
+                            binary: b.to_owned(),
+                            why: format!(
+                                "`{rule}` runs `{b}` from PATH as its `{attr}` ({}:{})",
+                                module.path.display(),
+                                module.line(arg.span.start)
+                            ),
+                            nix: tool.nix_of.get(b).unwrap_or(&tool.nix).clone(),
+                            platform: None,
+                            pinned_by: None,
+                            pinned: None,
+                        },
+                    );
+                }
+            }
+        });
+    }
+    out
+}
+
 /// Binaries the implementations of the repo's own toolchain rules run from PATH
 /// (`cmd_args("taplo")`, the `cmd_args("rustfmt")` fallback once `rustfmt_dist` is gone). A
 /// binary named in an attr that pointed at a distribution (`rustfmt_dist`, `cargo_dist`) is

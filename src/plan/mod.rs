@@ -17,7 +17,7 @@ use crate::inventory::tools::strings_with_platform;
 use crate::inventory::{Context, Inventory, Status};
 use crate::know::{AttrAction, ToolchainRule};
 use crate::read::schema::RuleSchema;
-use crate::read::{Expr, Module, Node, Span};
+use crate::read::{Arg, Expr, Module, Node, Span};
 pub use edit::Edit;
 
 /// One change shown to the user.
@@ -94,11 +94,19 @@ fn plan_file(ctx: &Context, inv: &Inventory, module: &Module) -> Result<Plan, Us
         .map(|t| (package_of(ctx, &t.file), t.name.as_str()))
         .collect();
     for target in inv.targets_in(&module.path) {
+        let kept_rule = target.stand_in.as_ref().filter(|s| s.keeps_rule());
         if target.comprehension {
-            p.delete_comprehension(target);
+            match kept_rule {
+                Some(stand_in) => p.repoint_in_comprehension(target, stand_in)?,
+                None => p.delete_comprehension(target),
+            }
             continue;
         }
         let call = &calls[target.call_index];
+        if let Some(stand_in) = kept_rule {
+            p.repoint(&target.name, target.line, call.args, stand_in)?;
+            continue;
+        }
         match target.status {
             Status::Distribution => p.delete_distribution(call, target.line)?,
             Status::Hermetic if !target.made.is_empty() => {
@@ -137,15 +145,20 @@ fn plan_file(ctx: &Context, inv: &Inventory, module: &Module) -> Result<Plan, Us
     })
 }
 
+/// A target a macro made, with the attrs it is written out with (as Starlark, sorted).
+type Written = (MadeTarget, Vec<(String, String)>);
+
 /// What `si_nixify_path_tool.bzl` holds.
 const PATH_TOOL_TEXT: &str = include_str!("si_nixify_path_tool.bzl");
 
 /// The file defining `si_nixify_path_tool`, beside the cell's root build file, when the
 /// rewrite uses it: (root-relative path, text).
 pub fn path_tool_file(ctx: &Context, inv: &Inventory) -> Option<(PathBuf, String)> {
+    let rule = crate::inventory::generic::PATH_TOOL_RULE;
+    // Written out in place of a call, or among the targets a macro call is rewritten into.
     inv.targets
         .iter()
-        .any(|t| t.status == Status::PathTool)
+        .any(|t| t.status == Status::PathTool || t.made.iter().any(|m| m.rule == rule))
         .then(|| {
             let dir = ctx
                 .sources
@@ -250,13 +263,89 @@ impl<'a> Planner<'a> {
     fn delete_comprehension(&mut self, target: &crate::inventory::Target) {
         self.edits
             .push(Edit::delete(edit::statement_region(self.text, target.span)));
+        // Named by the call written in it (a macro's, not the rule the macro calls).
+        let called = self
+            .first_call_in(target.span, &|_| true)
+            .map_or(target.rule.as_str(), |(f, _)| f)
+            .to_owned();
         self.change(
             &target.name,
             target.line,
             "deleted",
-            format!("[{}(...) for …]", target.rule),
+            format!("[{called}(...) for …]"),
             "makes downloads of pre-built archives, and nothing is left that uses them; the devshell provides the tools instead".to_owned(),
         );
+    }
+
+    /// The repo's own rule kept: the attrs that held paths into a download get the binaries'
+    /// names instead (`deno = ["deno"]`).
+    fn repoint(
+        &mut self,
+        target: &str,
+        line: usize,
+        args: &[Arg],
+        stand_in: &StandIn,
+    ) -> Result<(), UserError> {
+        for (attr, value) in &stand_in.path_values {
+            let arg = args
+                .iter()
+                .find(|a| a.name.as_deref() == Some(attr.as_str()))
+                .ok_or_else(|| {
+                    internal(format!("`{target}` has no `{attr}` written out to rewrite"))
+                })?;
+            let literal = starlark_literal(value)
+                .ok_or_else(|| internal(format!("`{attr}` of `{target}` has no Starlark form")))?;
+            self.edits
+                .push(Edit::replace(arg.value.span, literal.clone()));
+            self.change(
+                target,
+                line,
+                "rewrote",
+                format!("`{attr}` → `{literal}`"),
+                stand_in.why.clone(),
+            );
+        }
+        Ok(())
+    }
+
+    /// A comprehension whose rule call is kept: its attrs are rewritten once, in the call
+    /// inside it, for every target it makes.
+    fn repoint_in_comprehension(
+        &mut self,
+        target: &crate::inventory::Target,
+        stand_in: &StandIn,
+    ) -> Result<(), UserError> {
+        let (_, args) = self
+            .first_call_in(target.span, &|f| f == target.rule)
+            .ok_or_else(|| {
+                internal(format!(
+                    "no `{}(…)` call in the comprehension at line {}",
+                    target.rule, target.line
+                ))
+            })?;
+        let name = format!("[{}(...) for …]", target.rule);
+        self.repoint(&name, target.line, args, stand_in)
+    }
+
+    /// The first call of a plain name `is_wanted` accepts inside the top-level statement
+    /// at `span` (a comprehension): (name, args).
+    fn first_call_in(
+        &self,
+        span: Span,
+        is_wanted: &dyn Fn(&str) -> bool,
+    ) -> Option<(&'a str, &'a [Arg])> {
+        let module: &'a Module = self.module;
+        let node = module.stmts.iter().find_map(|s| match s {
+            crate::read::Stmt::Expr(node) if node.span == span => Some(node),
+            _ => None,
+        })?;
+        let mut first = None;
+        node.walk(&mut |n| {
+            if first.is_none() {
+                first = n.as_named_call().filter(|(f, _)| is_wanted(f));
+            }
+        });
+        first
     }
 
     fn replace_hermetic(&mut self, call: &Call, line: usize) -> Result<(), UserError> {
@@ -349,70 +438,22 @@ impl<'a> Planner<'a> {
         made: &[MadeTarget],
         dists: &[(String, &str)],
     ) -> Result<(), UserError> {
-        let mut text = String::new();
+        let mut written = Vec::new();
         for m in made {
+            written.push(self.made_target_attrs(call, line, m, dists)?);
+        }
+        let written = self.collapse_identical_branches(call, line, written);
+        let mut text = String::new();
+        for (m, attrs) in &written {
             if !text.is_empty() {
                 text.push_str("\n\n");
             }
-            let mut attrs: Vec<(String, String)> = Vec::new();
-            let accepts: Box<dyn Fn(&str) -> bool> = match &m.stand_in {
-                Some(s) => {
-                    let found = self.schema_of(&s.rule, &s.load)?;
-                    if let Some(w) = found.warning.filter(|w| !self.warnings.contains(w)) {
-                        self.warnings.push(w);
-                    }
-                    for (k, v) in &s.set_attrs {
-                        if found.schema.accepts(k) {
-                            attrs.push((k.clone(), serde_json::to_string(v).unwrap_or_default()));
-                        }
-                    }
-                    if let Some(exe) = &s.exe {
-                        attrs.push((
-                            "exe".to_owned(),
-                            serde_json::to_string(exe).unwrap_or_default(),
-                        ));
-                    }
-                    let schema = found.schema;
-                    let know = &self.ctx.know;
-                    Box::new(move |a: &str| know.is_common_attr(a) || schema.accepts(a))
-                }
-                None => Box::new(|_: &str| true),
-            };
-            for (k, v) in &m.attrs {
-                if k == "name" || v.is_null() || attrs.iter().any(|(a, _)| a == k) {
-                    continue;
-                }
-                let names_a_download = crate::downloads::strings(v)
-                    .into_iter()
-                    .find_map(|s| self.deleted_distribution(s, dists));
-                let rendered = (names_a_download.is_none() && accepts(k))
-                    .then(|| starlark_literal(v))
-                    .flatten();
-                match rendered {
-                    Some(r) => attrs.push((k.clone(), r)),
-                    None => self.change(
-                        &m.name,
-                        line,
-                        "dropped",
-                        format!("`{k}`"),
-                        match names_a_download {
-                            Some(d) => format!("pointed at `{d}`, which downloaded the tools"),
-                            None if crate::downloads::strings(v).iter().any(|s| s.starts_with(':')) => format!(
-                                "named what `{}` made from the download, which goes with it; {} runs its tools from PATH",
-                                call.rule, m.rule
-                            ),
-                            None => format!("{} has no place for it", m.rule),
-                        },
-                    ),
-                }
-            }
-            attrs.sort();
             text.push_str(&format!(
                 "{}(\n    name = {},\n",
                 m.rule,
                 serde_json::to_string(&m.name).unwrap_or_default()
             ));
-            for (k, v) in &attrs {
+            for (k, v) in attrs {
                 text.push_str(&format!("    {k} = {v},\n"));
             }
             text.push(')');
@@ -437,6 +478,174 @@ impl<'a> Planner<'a> {
         }
         self.edits.push(Edit::replace(call.node.span, text));
         Ok(())
+    }
+
+    /// The attrs a target a macro made is written out with, sorted, as Starlark: the
+    /// stand-in's schema decides which stay; the others are dropped, with reasons.
+    fn made_target_attrs(
+        &mut self,
+        call: &Call,
+        line: usize,
+        m: &MadeTarget,
+        dists: &[(String, &str)],
+    ) -> Result<Written, UserError> {
+        let mut attrs: Vec<(String, String)> = Vec::new();
+        let schema = match &m.stand_in {
+            Some(s) => {
+                let found = self.schema_of(&s.rule, &s.load)?;
+                if let Some(w) = found.warning.filter(|w| !self.warnings.contains(w)) {
+                    self.warnings.push(w);
+                }
+                for (k, v) in &s.set_attrs {
+                    if found.schema.accepts(k) {
+                        attrs.push((k.clone(), serde_json::to_string(v).unwrap_or_default()));
+                    }
+                }
+                if let Some(exe) = &s.exe {
+                    attrs.push((
+                        "exe".to_owned(),
+                        serde_json::to_string(exe).unwrap_or_default(),
+                    ));
+                }
+                Some(found.schema)
+            }
+            None => None,
+        };
+        let accepts = |a: &str| {
+            schema
+                .as_ref()
+                .is_none_or(|s| self.ctx.know.is_common_attr(a) || s.accepts(a))
+        };
+        let mut dropped = Vec::new();
+        for (k, v) in &m.attrs {
+            if k == "name" || v.is_null() || attrs.iter().any(|(a, _)| a == k) {
+                continue;
+            }
+            let names_a_download = crate::downloads::strings(v)
+                .into_iter()
+                .find_map(|s| self.deleted_distribution(s, dists));
+            let rendered = (names_a_download.is_none() && accepts(k))
+                .then(|| starlark_literal(v))
+                .flatten();
+            match rendered {
+                Some(r) => attrs.push((k.clone(), r)),
+                None => dropped.push((
+                    k.clone(),
+                    match names_a_download {
+                        Some(d) => format!("pointed at `{d}`, which downloaded the tools"),
+                        None if crate::downloads::strings(v).iter().any(|s| s.starts_with(':')) => format!(
+                            "named what `{}` made from the download, which goes with it; {} runs its tools from PATH",
+                            call.rule, m.rule
+                        ),
+                        None => format!("{} has no place for it", m.rule),
+                    },
+                )),
+            }
+        }
+        for (k, reason) in dropped {
+            self.change(&m.name, line, "dropped", format!("`{k}`"), reason);
+        }
+        attrs.sort();
+        Ok((m.clone(), attrs))
+    }
+
+    /// A `toolchain_alias` the macro made over per-platform toolchains that are now all the
+    /// same (one `system_rust_toolchain` for every platform) becomes that toolchain, under the
+    /// alias's name; the per-platform ones go, when nothing else names them (issue 12,
+    /// point 4).
+    fn collapse_identical_branches(
+        &mut self,
+        call: &Call,
+        line: usize,
+        written: Vec<Written>,
+    ) -> Vec<Written> {
+        let mut gone: Vec<String> = Vec::new();
+        let mut collapsed: Vec<(String, Written)> = Vec::new();
+        for (alias, alias_attrs) in written.iter().filter(|(m, _)| m.rule == "toolchain_alias") {
+            let Some(actual) = alias.attrs.get("actual") else {
+                continue;
+            };
+            let branches: Vec<&Written> = crate::downloads::strings(actual)
+                .into_iter()
+                .filter_map(|label| {
+                    let name = label.strip_prefix(':')?;
+                    written.iter().find(|(m, _)| m.name == name)
+                })
+                .collect();
+            let labels = crate::downloads::strings(actual).len();
+            let Some((first, first_attrs)) = branches.first() else {
+                continue;
+            };
+            let identical = branches.len() == labels
+                && branches.len() > 1
+                && first.stand_in.is_some()
+                && branches
+                    .iter()
+                    .all(|(m, a)| m.rule == first.rule && a == first_attrs);
+            if !identical
+                || branches
+                    .iter()
+                    .any(|(m, _)| self.named_elsewhere(call, &m.name))
+            {
+                continue;
+            }
+            let mut attrs = first_attrs.clone();
+            attrs.retain(|(k, _)| k != "visibility");
+            attrs.extend(
+                alias_attrs
+                    .iter()
+                    .filter(|(k, _)| k == "visibility")
+                    .cloned(),
+            );
+            attrs.sort();
+            let names: Vec<String> = branches
+                .iter()
+                .map(|(m, _)| format!("`{}`", m.name))
+                .collect();
+            self.change(
+                &alias.name,
+                line,
+                "collapsed",
+                format!(
+                    "toolchain_alias over {} → one {}",
+                    names.join(", "),
+                    first.rule
+                ),
+                format!(
+                    "every branch of its select is now the same `{}`",
+                    first.rule
+                ),
+            );
+            gone.extend(branches.iter().map(|(m, _)| m.name.clone()));
+            let mut one = first.clone();
+            one.name = alias.name.clone();
+            collapsed.push((alias.name.clone(), (one, attrs)));
+        }
+        written
+            .into_iter()
+            .filter(|(m, _)| !gone.contains(&m.name))
+            .map(
+                |(m, attrs)| match collapsed.iter().find(|(a, _)| *a == m.name) {
+                    Some((_, one)) => one.clone(),
+                    None => (m, attrs),
+                },
+            )
+            .collect()
+    }
+
+    /// Whether a build file of the cell names target `name` (`":name"`, `"name"`) outside the
+    /// macro call being rewritten: then it must keep its own target.
+    fn named_elsewhere(&self, call: &Call, name: &str) -> bool {
+        let patterns = [format!(":{name}\""), format!("\"{name}\"")];
+        let names = |text: &str| patterns.iter().any(|p| text.contains(p.as_str()));
+        self.ctx.sources.build_modules().any(|m| {
+            if m.path == self.module.path {
+                let span = call.node.span;
+                names(&self.text[..span.start]) || names(&self.text[span.end..])
+            } else {
+                names(&m.text)
+            }
+        })
     }
 
     /// A Rust toolchain that builds for a triple no devshell rustc has the std of (wasm32-wasip1):

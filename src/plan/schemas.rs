@@ -101,6 +101,7 @@ fn builtin(ctx: &Context, name: &str, label: &str) -> Result<Found, UserError> {
                             optional: true,
                             default_only: false,
                             default_str: None,
+                            kind: Vec::new(),
                         },
                     )
                 })

@@ -14,6 +14,21 @@ pub struct AttrSchema {
     pub default_only: bool,
     /// The default, when it is a string literal (used to derive URLs).
     pub default_str: Option<String>,
+    /// The `attrs.…` calls from the outside in: `["option", "list", "arg"]` for
+    /// `attrs.option(attrs.list(attrs.arg()))`. Empty when the value is not such a call.
+    pub kind: Vec<String>,
+}
+
+impl AttrSchema {
+    /// Whether the attr holds command text (`attrs.arg()`, `attrs.string()`, in lists,
+    /// options or selects): a tool on PATH can be named there by its binary's name.
+    pub fn takes_text(&self) -> bool {
+        let inner = self
+            .kind
+            .iter()
+            .find(|k| !matches!(k.as_str(), "option" | "list" | "default_only"));
+        matches!(inner.map(String::as_str), Some("arg" | "string"))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -111,7 +126,20 @@ fn attr_schema(name: &str, value: &Node) -> AttrSchema {
         optional: default.is_some() || kind == Some("option") || default_only,
         default_only,
         default_str: default.and_then(|d| d.as_str().map(str::to_owned)),
+        kind: kind_chain(value),
     }
+}
+
+/// `attrs.option(attrs.list(attrs.arg()))` → `["option", "list", "arg"]`: each call's kind,
+/// following its first positional argument.
+fn kind_chain(value: &Node) -> Vec<String> {
+    let mut chain = Vec::new();
+    let mut at = Some(value);
+    while let (Some(kind), Some(args)) = at.map(attr_call).unwrap_or((None, None)) {
+        chain.push(kind.to_owned());
+        at = args.iter().find(|a| a.name.is_none()).map(|a| &a.value);
+    }
+    chain
 }
 
 /// `attrs.KIND(args…)` → (KIND, args).
@@ -161,6 +189,9 @@ my_rule = rule(
         assert!(!s.accepts("hidden") && !s.accepts("_private"));
         assert!(s.accepts("extra"));
         assert!(!s.accepts("missing"));
+        assert_eq!(s.attrs["hidden"].kind, ["default_only", "list", "arg"]);
+        assert!(s.attrs["hidden"].takes_text() && s.attrs["opt"].takes_text());
+        assert!(!s.attrs["_private"].takes_text());
         assert_eq!(s.line, 3);
     }
 }

@@ -19,6 +19,9 @@ pub enum Label {
     CellRelative { package: String, file: String },
     /// `:file`: same package (directory) as the loading file.
     PackageRelative { file: String },
+    /// `file.bzl`, `../lib/file.bzl`: a path from the loading file's directory, which Buck2
+    /// also accepts in `load()` (`parse_import_with_config`, `join_normalized`).
+    PathRelative { path: String },
 }
 
 impl Label {
@@ -26,6 +29,11 @@ impl Label {
         if let Some(file) = text.strip_prefix(':') {
             return (!file.is_empty()).then(|| Label::PackageRelative {
                 file: file.to_owned(),
+            });
+        }
+        if !text.contains("//") && !text.contains(':') && !text.is_empty() {
+            return Some(Label::PathRelative {
+                path: text.to_owned(),
             });
         }
         let text = text.strip_prefix('@').unwrap_or(text);
@@ -68,6 +76,9 @@ pub fn resolve_load(
     })?;
     let path = match &parsed {
         Label::PackageRelative { file } => from.parent().unwrap_or(Path::new("")).join(file),
+        Label::PathRelative { path } => {
+            normalized(&from.parent().unwrap_or(Path::new("")).join(path))
+        }
         Label::CellRelative { package, file } => {
             let (_, cell_dir) = repo.cell_of(from).unwrap_or(("root", Path::new("")));
             cell_dir.join(package).join(file)
@@ -99,6 +110,21 @@ pub fn resolve_load(
         .hint("commit the missing file or remove the load"));
     }
     Ok(path)
+}
+
+/// `a/b/../c` → `a/c`, without asking the file system (as Buck2 joins a relative load).
+fn normalized(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -144,7 +170,13 @@ mod tests {
                 file: "toolchain.bzl".into()
             })
         );
-        assert_eq!(Label::parse("nonsense"), None);
+        assert_eq!(
+            Label::parse("defs.bzl"),
+            Some(Label::PathRelative {
+                path: "defs.bzl".into()
+            })
+        );
+        assert_eq!(Label::parse("cell//pkg:"), None);
         assert_eq!(Label::parse(":"), None);
     }
 
@@ -186,6 +218,9 @@ mod tests {
         assert_eq!(r("alias//defs:a.bzl"), Ok("third/tools/defs/a.bzl".into()));
         assert_eq!(r("//pkg:b.bzl"), Ok("pkg/b.bzl".into()));
         assert_eq!(r(":c.bzl"), Ok("pkg/sub/c.bzl".into()));
+        // A bare path, as andreabedini/timbuktu's `load("defs.bzl", …)`.
+        assert_eq!(r("c.bzl"), Ok("pkg/sub/c.bzl".into()));
+        assert_eq!(r("../b.bzl"), Ok("pkg/b.bzl".into()));
         assert_eq!(r("@tools//:top.bzl"), Ok("third/tools/top.bzl".into()));
         // `//` is relative to the loading file's cell, not the root cell.
         let in_tools = Path::new("third/tools/defs/BUCK");
