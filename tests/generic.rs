@@ -24,6 +24,8 @@ const FIXTURES: &[(&str, &[&str])] = &[
         "own-rule-path",
         &["toolchains/js/BUCK", "toolchains/registry/BUCK"],
     ),
+    ("anon-fetch-go", &["toolchains/BUCK"]),
+    ("cxx-tools-override", &["toolchains/BUCK"]),
 ];
 
 fn golden(fixture: &str, file: &str) -> String {
@@ -104,6 +106,8 @@ fn no_download_is_left_and_the_devshell_gets_what_the_stand_ins_call() {
         ("release-table-macro", &["rustc", "rustdoc"][..]),
         ("comprehension-downloads", &["python3"][..]),
         ("own-rule-path", &["deno", "crane"][..]),
+        ("anon-fetch-go", &["go"][..]),
+        ("cxx-tools-override", &["clang", "ld.lld"][..]),
     ] {
         let dir = copy_fixture(fixture);
         let out = run(dir.path(), &["scan", "--json"]);
@@ -238,6 +242,29 @@ fn a_download_path_in_an_attr_that_takes_no_text_is_left() {
         js.contains("$(location :deno-{}-x86_64-unknown-linux-gnu)/deno"),
         "{js}"
     );
+}
+
+#[test]
+fn a_download_named_outside_the_cell_stays_and_is_listed() {
+    // `tools/BUCK` names the std archive: it is used, so it is neither deleted nor hidden.
+    let dir = copy_fixture("cxx-tools-override");
+    let tools = dir.path().join("tools/BUCK");
+    let text = read(&tools).replace(
+        "cmd = \"echo hello > $OUT\",",
+        "cmd = \"ls $(location toolchains//:rust-std-aarch64) > $OUT\",",
+    );
+    assert!(text.contains("rust-std-aarch64"));
+    std::fs::write(&tools, text).unwrap();
+    let (code, said) = generate_said(dir.path());
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("toolchains/BUCK:31:") && said.contains("rust-std-aarch64"),
+        "{said}"
+    );
+    let buck = read(&dir.path().join("toolchains/BUCK"));
+    assert!(buck.contains("name = \"rust-std-aarch64\""), "{buck}");
+    // The LLVM override still goes.
+    assert!(!buck.contains("_cxx_tools_info"), "{buck}");
 }
 
 #[test]

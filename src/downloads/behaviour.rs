@@ -182,6 +182,38 @@ impl<'a> Walk<'a> {
         args: &'a [Arg],
         depth: u8,
     ) -> Behaviour {
+        // A local function handed to a call as a value (`promise.map(handle_archive)` in
+        // sluongng/buck2-go) runs as part of this rule: what it constructs counts.
+        let mut callbacks = Behaviour::default();
+        for a in args.iter().filter(|a| a.name.is_none()) {
+            if let Some(def) = a
+                .value
+                .as_ident()
+                .and_then(|n| locals.iter().find(|d| d.name == n))
+            {
+                if self
+                    .seen
+                    .insert((module.path.clone(), format!("{}#callback", def.name)))
+                {
+                    merge(&mut callbacks, self.body(module, def, depth + 1));
+                }
+            }
+        }
+        let mut found = self.call_itself(module, locals, call, func, args, depth);
+        merge(&mut found, callbacks);
+        found
+    }
+
+    /// What a call leads to by what it calls.
+    fn call_itself(
+        &mut self,
+        module: &'a Module,
+        locals: &[&'a Def],
+        call: &Node,
+        func: &Node,
+        args: &'a [Arg],
+        depth: u8,
+    ) -> Behaviour {
         match &func.expr {
             Expr::Dot(_, method) if method == "download_file" => Behaviour {
                 download: Some(module.location_site(call)),
@@ -191,6 +223,18 @@ impl<'a> Walk<'a> {
                 // The rule values passed in: `anon_target(_fetch, {…})`,
                 // `anon_targets([(_fetch, {…}), …])`.
                 let mut rules = Vec::new();
+                // `anon_target(native.http_archive, {…})` (sluongng/buck2-go's Go SDK): the
+                // native fetcher itself, a download made by this rule.
+                let native_fetch = args.iter().filter(|a| a.name.is_none()).any(|a| {
+                    matches!(&a.value.expr, Expr::Dot(_, f) if is_native_fetcher(f))
+                        || a.value.as_ident().is_some_and(is_native_fetcher)
+                });
+                if native_fetch {
+                    return Behaviour {
+                        download: Some(module.location_site(call)),
+                        ..Behaviour::default()
+                    };
+                }
                 for a in args.iter().filter(|a| a.name.is_none()) {
                     a.value.walk(&mut |n| {
                         if let Some(id) = n.as_ident() {
@@ -245,6 +289,11 @@ fn as_dynamic(inner: Behaviour, registered_at: Site, data_attrs: &[String]) -> B
             data_attrs: data_attrs.to_vec(),
         }),
     }
+}
+
+/// Buck2's rules that download what they are given (`http_archive`, `http_file`).
+fn is_native_fetcher(name: &str) -> bool {
+    matches!(name, "http_archive" | "http_file" | "remote_file")
 }
 
 /// Buck2's naming convention for providers and the helpers that build a toolchain's set of

@@ -237,7 +237,10 @@ fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize
     let statements = Statements::of(found);
     let tool_of = |i: usize| -> Option<&crate::know::DownloadTool> {
         let d = downloads.iter().find(|(j, _)| *j == i)?.1;
-        d.urls.iter().find_map(|u| ctx.know.download_tool(u))
+        d.urls
+            .iter()
+            .find_map(|u| ctx.know.download_tool(u))
+            .or_else(|| tool_of_rule_file(ctx, d))
     };
     // A rule called in a comprehension keeps its rule: only its attrs can be edited there,
     // once for all the targets it makes.
@@ -292,9 +295,14 @@ fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize
         taken_by_name(u) || (is_system_call && optional_attrs_name(ctx, &graph, t, p))
     };
     let outside = std::cell::OnceCell::new();
+    // Only a fetcher's target (`http_archive`): a rule that downloads may be the toolchain.
     let unused = |p: usize| {
         let t = &found.targets[p];
-        tool_of(p).is_some()
+        let native = downloads
+            .iter()
+            .any(|(j, d)| *j == p && d.via == crate::downloads::Via::Native);
+        native
+            && tool_of(p).is_some()
             && !outside
                 .get_or_init(|| build_texts_outside_cell(ctx))
                 .iter()
@@ -405,6 +413,28 @@ impl<'e> Statements<'e> {
             .get(&self.found.targets[i].call)
             .map_or(&[], Vec::as_slice)
     }
+}
+
+/// For a rule that builds its URL itself (`"https://dl.google.com/go/{}".format(…)` in
+/// sluongng/buck2-go), the tool a URL written in the file of its `download_file` (or
+/// `anon_target` of a fetcher) stands for.
+fn tool_of_rule_file<'k>(ctx: &'k Context, d: &Download) -> Option<&'k crate::know::DownloadTool> {
+    let crate::downloads::Via::Rule { download_file } = &d.via else {
+        return None;
+    };
+    let module = ctx.sources.modules.get(&download_file.file)?;
+    let mut found = None;
+    for stmt in &module.stmts {
+        crate::read::ir::walk_stmt(stmt, &mut |n| {
+            if found.is_none() {
+                found = n
+                    .as_str()
+                    .filter(|s| s.contains("://"))
+                    .and_then(|u| ctx.know.download_tool(u));
+            }
+        });
+    }
+    found
 }
 
 /// The attrs of `t` whose values name one of `deleted`.

@@ -190,6 +190,15 @@ pub enum Stmt {
     Other(Span),
 }
 
+/// Visit every expression node of a statement, inside `def` bodies too.
+pub fn walk_stmt<'a>(stmt: &'a Stmt, f: &mut impl FnMut(&'a Node)) {
+    match stmt {
+        Stmt::Assign { value, .. } | Stmt::Expr(value) | Stmt::Return(Some(value)) => value.walk(f),
+        Stmt::Def(def) => def.body.iter().for_each(|s| walk_stmt(s, f)),
+        Stmt::Load(_) | Stmt::Return(None) | Stmt::Other(_) => {}
+    }
+}
+
 /// One parsed Starlark file.
 #[derive(Debug, Clone)]
 pub struct Module {
