@@ -222,6 +222,31 @@ fn a_wrapper_whose_other_provider_a_user_reads_is_left() {
 }
 
 #[test]
+fn a_download_reached_through_a_rule_default_is_found_and_rewritten() {
+    // The toolchain call names no crane: its rule's schema defaults `crane` to the target the
+    // macro makes (NoRedInk/noredink-ui's `elm_toolchain` defaults `elm` into another cell).
+    // The default is an edge of the graph, so the download is seen and its wrapper replaced.
+    let dir = copy_fixture("own-rule-path");
+    let defs = dir.path().join("toolchains/registry/defs.bzl");
+    let text = read(&defs).replace(
+        "\"crane\": attrs.exec_dep(providers = [RunInfo]),",
+        "\"crane\": attrs.exec_dep(providers = [RunInfo], default = \"toolchains//registry:crane\"),",
+    );
+    assert!(text.contains("default = \"toolchains//registry:crane\""));
+    std::fs::write(&defs, text).unwrap();
+    let buck = dir.path().join("toolchains/registry/BUCK");
+    let text = read(&buck).replace("    crane = \":crane\",\n", "");
+    std::fs::write(&buck, text).unwrap();
+    let (code, said) = generate_said(dir.path());
+    assert_eq!(code, Some(0), "{said}");
+    let registry = read(&buck);
+    assert!(
+        registry.contains("si_nixify_path_tool(\n    name = \"crane\",\n    exe = \"crane\",\n)"),
+        "{registry}"
+    );
+}
+
+#[test]
 fn a_download_path_in_an_attr_that_takes_no_text_is_left() {
     // `runtime` as a dep, not command text: the binary's name cannot go there, so the
     // toolchain and its archives stay, listed.

@@ -261,6 +261,10 @@ impl<'a> Walk<'a> {
                 let data = kwarg(args, "dynamic").map(ctx_attrs_in).unwrap_or_default();
                 as_dynamic(inner, module.location_site(call), &data)
             }
+            Expr::Ident(name) if fetches_in_prelude(self.sources, module, name) => Behaviour {
+                download: Some(module.location_site(call)),
+                ..Behaviour::default()
+            },
             Expr::Ident(name) => {
                 let mut found = self.function(module, locals, name, depth + 1);
                 if is_provider_name(name) {
@@ -289,6 +293,22 @@ fn as_dynamic(inner: Behaviour, registered_at: Site, data_attrs: &[String]) -> B
             data_attrs: data_attrs.to_vec(),
         }),
     }
+}
+
+/// The prelude's own implementations of its fetchers, which rules of a repo call to fetch
+/// (andreiltd/componentize-qjs: `return [http_archive_impl(ctx)[0]]`).
+const PRELUDE_FETCH_IMPLS: &[&str] = &["http_archive_impl", "http_file_impl", "http_file_shared"];
+
+/// Whether `name` in `module` is one of [`PRELUDE_FETCH_IMPLS`], loaded from the prelude and
+/// not readable there (a bundled prelude is not on disk): with the prelude on disk, the walk
+/// reaches its `download_file` instead.
+fn fetches_in_prelude(sources: &Sources, module: &Module, name: &str) -> bool {
+    let Some((label, their)) = module.loaded_symbol(name) else {
+        return false;
+    };
+    label.trim_start_matches('@').starts_with("prelude//")
+        && PRELUDE_FETCH_IMPLS.contains(&their)
+        && sources.definition(&module.path, name).is_none()
 }
 
 /// Buck2's rules that download what they are given (`http_archive`, `http_file`).

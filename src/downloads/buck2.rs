@@ -157,6 +157,7 @@ fn target(
         rule_call,
         stack,
         rule_defined_at,
+        defaults: Default::default(),
     }
 }
 

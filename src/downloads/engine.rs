@@ -68,6 +68,7 @@ pub fn evaluate(
     // Only the targets named are followed on, not every target of a file reached: a package
     // of the repo's own (SI's `bin/…`) would otherwise pull in the repo, down to a 700-crate
     // third-party BUCK.
+    engine.fill_defaults();
     let mut evaluated: BTreeSet<PathBuf> = build_files.iter().cloned().collect();
     let mut wanted: Vec<usize> = (0..engine.recorder.targets.borrow().len()).collect();
     let mut followed: BTreeSet<usize> = BTreeSet::new();
@@ -91,6 +92,7 @@ pub fn evaluate(
                 failed.push((file, e));
             }
         }
+        engine.fill_defaults();
         let targets = engine.recorder.targets.borrow();
         wanted = (0..targets.len())
             .filter(|i| !followed.contains(i))
@@ -319,6 +321,17 @@ impl Engine<'_> {
             module.freeze()
         })
         .map_err(|e| UserError::new(format!("cannot load `{}`: {e:?}", path.display())))
+    }
+
+    /// Record, for every target of a rule the repo defines, the labels its schema gives the
+    /// attrs the call left out ([`EvaluatedTarget::defaults`]).
+    fn fill_defaults(&self) {
+        let parsed = self.parsed.borrow();
+        for t in self.recorder.targets.borrow_mut().iter_mut() {
+            if t.defaults.is_empty() {
+                t.defaults = super::label_defaults(&parsed, t);
+            }
+        }
     }
 
     fn text_of(&self, path: &Path) -> Result<String, UserError> {

@@ -36,7 +36,7 @@ impl Graph {
         };
         for (from, o) in targets.iter().enumerate() {
             let mut named = BTreeSet::new();
-            for v in o.attrs.values() {
+            for v in o.attrs.values().chain(o.defaults.values()) {
                 named.extend(graph.named_in(o, v));
             }
             for to in named.into_iter().filter(|to| *to != from) {

@@ -66,6 +66,10 @@ pub struct EvaluatedTarget {
     pub stack: Vec<Site>,
     /// Where `NAME = rule(…)` is, for a rule the repo defines; `None` for native rules.
     pub rule_defined_at: Option<Site>,
+    /// Labels the rule's schema gives attrs the call left out (`elm = attrs.exec_dep(default =
+    /// "prelude-nri//elm:elm_compiler_binary")` in NoRedInk/noredink-ui): edges of the graph
+    /// too, so a download reached only through a default is found, not hidden.
+    pub defaults: BTreeMap<String, serde_json::Value>,
 }
 
 /// The build file being evaluated: what `package_name()` answers and where targets go.
@@ -242,7 +246,18 @@ pub fn of_sources(repo: &Repo, sources: &Sources, _options: &Options) -> Evaluat
 /// The downloads of a cell whose every target is written out, without the interpreter;
 /// `None` when some statement needs evaluating ([`written`]).
 pub fn as_written(repo: &Repo, sources: &Sources) -> Option<Evaluated> {
-    written::evaluation(repo, sources).map(found_in)
+    read_as_written(repo, sources).map(found_in)
+}
+
+/// The cell read from its syntax tree, when that is all evaluating it would find: no macro,
+/// loop or computed value, and no rule default naming a target elsewhere (a toolchain rule's
+/// `elm` defaulting to `prelude-nri//elm:elm_compiler_binary`), which evaluation follows.
+fn read_as_written<'s>(repo: &Repo, sources: &'s Sources) -> Option<Evaluation<'s>> {
+    written::evaluation(repo, sources).filter(|w| {
+        !w.targets
+            .iter()
+            .any(|t| !label_defaults(&sources.modules, t).is_empty())
+    })
 }
 
 /// Buck2's native rules that download.
@@ -266,7 +281,7 @@ pub fn downloads(repo: &Repo, build_files: &[PathBuf], options: &Options) -> Eva
 /// the interpreter costs more than the rest of a `generate` on SI.
 #[cfg(feature = "eval")]
 pub fn of_sources(repo: &Repo, sources: &Sources, options: &Options) -> Evaluated {
-    match written::evaluation(repo, sources) {
+    match read_as_written(repo, sources) {
         Some(found) => found_in(found),
         None => by_evaluation(repo, sources, options),
     }
@@ -418,15 +433,19 @@ fn download(
 /// `$(location …)` too), as (cell, package, name); an empty cell is `t`'s own.
 fn labels_named(t: &EvaluatedTarget) -> impl Iterator<Item = (&str, &str, &str)> {
     let own_cell = t.label.split_once("//").map_or("", |(c, _)| c);
-    t.attrs.values().flat_map(strings).filter_map(move |s| {
-        let s = macro_argument(s).unwrap_or(s);
-        let s = s.split('[').next().unwrap_or(s);
-        let (cell, rest) = s.split_once("//")?;
-        let (package, name) = rest.split_once(':')?;
-        let cell = if cell.is_empty() { own_cell } else { cell };
-        let name = name.split(['/', ')', ' ']).next().unwrap_or(name);
-        Some((cell, package, name))
-    })
+    t.attrs
+        .values()
+        .chain(t.defaults.values())
+        .flat_map(strings)
+        .filter_map(move |s| {
+            let s = macro_argument(s).unwrap_or(s);
+            let s = s.split('[').next().unwrap_or(s);
+            let (cell, rest) = s.split_once("//")?;
+            let (package, name) = rest.split_once(':')?;
+            let cell = if cell.is_empty() { own_cell } else { cell };
+            let name = name.split(['/', ')', ' ']).next().unwrap_or(name);
+            Some((cell, package, name))
+        })
 }
 
 /// Build files of the packages `t`'s attrs name in other packages, that exist and are not
@@ -457,6 +476,33 @@ pub(crate) fn named_targets(repo: &Repo, t: &EvaluatedTarget) -> Vec<(PathBuf, S
         .filter_map(|(cell, package, name)| {
             let dir = repo.cell_dir_from(own_cell, cell)?.join(package);
             Some((dir, name.to_owned()))
+        })
+        .collect()
+}
+
+/// The labels `t`'s rule schema gives as defaults to the attrs its call left out
+/// ([`EvaluatedTarget::defaults`]), read from the rule's file in `modules`.
+pub(crate) fn label_defaults(
+    modules: &BTreeMap<PathBuf, std::sync::Arc<crate::read::Module>>,
+    t: &EvaluatedTarget,
+) -> BTreeMap<String, serde_json::Value> {
+    let Some(site) = t.rule_defined_at.as_ref() else {
+        return BTreeMap::new();
+    };
+    let Some(schema) = modules.get(&site.file).and_then(|m| {
+        crate::read::schema::all_rule_schemas(m)
+            .into_iter()
+            .find(|s| s.line == site.line)
+    }) else {
+        return BTreeMap::new();
+    };
+    schema
+        .attrs
+        .iter()
+        .filter(|(attr, _)| !t.attrs.contains_key(*attr))
+        .filter_map(|(attr, a)| {
+            let label = a.default_str.as_deref().filter(|d| d.contains("//"))?;
+            Some((attr.clone(), serde_json::Value::String(label.to_owned())))
         })
         .collect()
 }

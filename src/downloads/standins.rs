@@ -104,6 +104,7 @@ impl Recorder {
             rule_call,
             stack,
             rule_defined_at: defined_at,
+            defaults: Default::default(),
         });
         Ok(())
     }

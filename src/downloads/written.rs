@@ -147,6 +147,7 @@ fn target(
         rule_call: site.clone(),
         stack: vec![site],
         rule_defined_at,
+        defaults: Default::default(),
     })
 }
 
