@@ -471,3 +471,37 @@ fn is_select_tells_a_select_from_a_dict() {
         ["https://example.com/tool"]
     );
 }
+
+/// The newest prelude's own BUCK files list `__internal__.sub_packages()` (buck2's
+/// `prelude/utils/source_listing_impl.bzl`); iterating an opaque stand-in failed there, and
+/// the file's downloads would have gone unseen with a warning.
+#[test]
+fn a_build_file_listing_its_sub_packages_evaluates() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(
+        root.join(".buckconfig"),
+        "[cells]\nroot = .\ntoolchains = toolchains\n",
+    )
+    .unwrap();
+    std::fs::write(root.join(".buckroot"), "").unwrap();
+    std::fs::create_dir(root.join("toolchains")).unwrap();
+    std::fs::write(
+        root.join("toolchains/listing.bzl"),
+        "def listing():\n    native.filegroup(name = \"listing\", srcs = [s + \":x\" for s in __internal__.sub_packages()])\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("toolchains/BUCK"),
+        "load(\":listing.bzl\", \"listing\")\n\nlisting()\n\nhttp_file(name = \"tool\", urls = [\"https://example.com/tool\"], sha256 = \"00\")\n",
+    )
+    .unwrap();
+    let repo = Repo::open(root.canonicalize().unwrap()).unwrap();
+    let files = downloads::cell_build_files(&repo, &repo.toolchains_dir());
+    let found = downloads::downloads(&repo, &files, &Options::default());
+    assert!(found.failed.is_empty(), "{:?}", found.failed);
+    assert_eq!(
+        find(&found, "toolchains//:tool").urls,
+        ["https://example.com/tool"]
+    );
+}

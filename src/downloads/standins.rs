@@ -447,6 +447,7 @@ pub fn globals() -> Globals {
     ])
     .with(buck2_globals)
     .with(buck2_values)
+    .with_namespace("__internal__", buck2_internal)
     .build()
 }
 
@@ -572,6 +573,16 @@ fn buck2_globals(builder: &mut GlobalsBuilder) {
         #[starlark(kwargs)] _kwargs: SmallMap<String, Value<'v>>,
     ) -> starlark::Result<ProviderType> {
         Ok(ProviderType)
+    }
+}
+
+/// Buck2's `__internal__` namespace, which the newest prelude's own BUCK files call
+/// (`source_listing_impl` lists `__internal__.sub_packages()` as deps). The sub-packages only
+/// feed source listings, never a download, so none are named.
+#[starlark_module]
+fn buck2_internal(builder: &mut GlobalsBuilder) {
+    fn sub_packages() -> starlark::Result<Vec<String>> {
+        Ok(Vec::new())
     }
 }
 
