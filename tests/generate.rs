@@ -302,8 +302,10 @@ fn load_of_a_missing_file_exits_2_naming_the_load() {
     assert_bad_input(dir.path(), "toolchains/BUCK:4:6: load of `:deno_distribution.bzl` points at `toolchains/deno_distribution.bzl`, which does not exist");
 }
 
+/// A valid repo is never an error: a download that a rule still requires stays, listed with
+/// the use that holds it (exit 1), and the rest is rewritten.
 #[test]
-fn required_custom_attr_pointing_at_a_distribution_is_an_error() {
+fn a_distribution_a_custom_rule_requires_stays_and_is_listed() {
     let dir = copy_fixture("si-latest");
     let toml = dir.path().join("prelude-si/toml/toolchain.bzl");
     let text = read(&toml).replace(
@@ -311,7 +313,20 @@ fn required_custom_attr_pointing_at_a_distribution_is_an_error() {
         "\"cargo_dist\": attrs.exec_dep(providers = [DefaultInfo]),",
     );
     std::fs::write(&toml, text).unwrap();
-    assert_bad_input(dir.path(), "toolchains/BUCK:235:18: `cargo_dist` of `toml` points at the deleted distribution `:rust_dist`, but `toml_toolchain` requires it");
+    let out = run(dir.path(), &["generate", "--no-flake"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let said = format!("{stdout}{stderr}");
+    assert!(
+        said.contains("`toolchains//:rust_dist`")
+            && said.contains("`toml` (toolchains/BUCK:235) uses it in `cargo_dist` (`:rust_dist`), which si-nixify can neither point at a tool on PATH nor drop"),
+        "{said}"
+    );
+    let buck = read(&dir.path().join("toolchains/BUCK"));
+    assert!(buck.contains("name = \"rust_dist\""), "{buck}");
+    assert!(buck.contains("cargo_dist = \":rust_dist\""), "{buck}");
+    assert!(buck.contains("system_rust_toolchain("), "{buck}");
 }
 
 #[test]

@@ -487,3 +487,52 @@ fn buck2_uquery_finds_no_download_after_generate() {
         }
     }
 }
+
+#[test]
+fn a_distribution_a_build_file_outside_the_cell_names_stays_and_is_listed() {
+    // concordia-fsae/firmware's `third_party/BUCK` sets `CC_…` to
+    // `$(location toolchains//:gcc-…-dist)/bin/…-gcc`: deleting the distribution would break
+    // it. The toolchain over it is still rewritten; the distribution stays, listed with the
+    // file:line that holds it.
+    let dir = copy_fixture("cross-gcc");
+    std::fs::write(
+        dir.path().join("BUCK"),
+        "genrule(\n    name = \"ring_env\",\n    out = \"env\",\n    cmd = \"echo > $OUT\",\n    env = {\"CC\": \"$(location toolchains//:aarch64-linux-dist)/bin/aarch64-none-linux-gnu-gcc\"},\n)\n",
+    )
+    .unwrap();
+    let (code, said) = generate_said(dir.path());
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("BUCK:5 names it, outside the toolchains cell"),
+        "{said}"
+    );
+    let buck = read(&dir.path().join("toolchains/BUCK"));
+    assert!(buck.contains("name = \"aarch64-linux-dist\""), "{buck}");
+    assert!(!buck.contains("name = \"arm-none-eabi-dist\""), "{buck}");
+    assert_eq!(buck.matches("system_cxx_toolchain(").count(), 2, "{buck}");
+}
+
+#[test]
+fn a_download_a_command_copies_from_stays_and_is_listed() {
+    // JonasKruckenberg/buck2_buildbuddy's genrules copy `protoc` and its `include` directory
+    // out of an http_archive with `cp`: no tool's name can stand in for those commands, so the
+    // archive stays and the commands are left as they are.
+    let dir = copy_fixture("cross-gcc");
+    let path = dir.path().join("toolchains/BUCK");
+    let text = read(&path)
+        + "\nhttp_archive(\n    name = \"protoc-linux\",\n    urls = [\"https://github.com/protocolbuffers/protobuf/releases/download/v34.0/protoc-34.0-linux-x86_64.zip\"],\n    sha256 = \"00\",\n    sub_targets = [\"bin/protoc\", \"include\"],\n)\n\ngenrule(\n    name = \"protoc_include\",\n    cmd = \"cp -r $(location :protoc-linux[include]) $OUT\",\n    out = \"include\",\n    visibility = [\"PUBLIC\"],\n)\n";
+    std::fs::write(&path, &text).unwrap();
+    let (code, said) = generate_said(dir.path());
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("`protoc_include` (toolchains/BUCK:")
+            && said.contains("uses it in `cmd` (`cp -r $(location :protoc-linux[include]) $OUT`)"),
+        "{said}"
+    );
+    let buck = read(&path);
+    assert!(
+        buck.contains("cmd = \"cp -r $(location :protoc-linux[include]) $OUT\""),
+        "{buck}"
+    );
+    assert!(buck.contains("name = \"protoc-linux\""), "{buck}");
+}

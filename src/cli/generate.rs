@@ -150,8 +150,7 @@ impl InputEvaluation {
 fn take_generic_moves(inputs: &Inputs, inv: &mut Scan, input: &mut InputEvaluation) -> bool {
     let ctx = &inputs.ctx;
     let found = input.get(inputs);
-    let inv = &mut inv.inventory;
-    inventory::generic::classify(ctx, &mut inv.targets, found, &mut inv.required_tools)
+    inv.inventory.classify_generic(ctx, found)
 }
 
 /// The downloads the rewrite leaves in place. When what it writes is written out (system
@@ -172,9 +171,14 @@ fn downloads_after_rewrite(
         .collect();
     let after = ctx.sources.with_build_texts(&ctx.repo, &written).ok();
     if let Some(found) = after.and_then(|s| downloads::as_written(&ctx.repo, &s)) {
-        return inventory::judge_downloads(found, &[], &ctx.know);
+        return inventory::judge_downloads(found, &[], &inv.kept, &ctx.know);
     }
-    inventory::judge_downloads(input.get(inputs).clone(), &inv.targets, &ctx.know)
+    inventory::judge_downloads(
+        input.get(inputs).clone(),
+        &inv.targets,
+        &inv.kept,
+        &ctx.know,
+    )
 }
 
 impl Outcome {

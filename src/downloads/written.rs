@@ -22,6 +22,7 @@ pub const GLOBAL_NAMES: &[&str] = &[
     "False",
     "None",
     "True",
+    "__internal__",
     "abs",
     "all",
     "any",

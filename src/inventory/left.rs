@@ -32,6 +32,9 @@ pub struct DownloadLeft {
     pub dynamic: bool,
     /// What a person must do about it.
     pub fix: String,
+    /// Why the rewrite keeps it: a use it leaves alone still needs it ([`super::kept`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kept_because: Option<String>,
 }
 
 /// The downloads of `found` the rewrite does not remove, then — for build files that did not
@@ -118,6 +121,7 @@ fn left_of(d: &Download) -> DownloadLeft {
         toolchains: d.toolchains.clone(),
         dynamic: d.dynamic(),
         fix,
+        kept_because: None,
     }
 }
 
@@ -135,6 +139,7 @@ fn named_like_a_download(t: &Target) -> DownloadLeft {
             "teach si-nixify rule `{}` in .si-nixify/*.json (see README, 'Teaching si-nixify a rule'), or rewrite the target onto tools from PATH by hand",
             t.rule
         ),
+        kept_because: None,
     }
 }
 
@@ -157,8 +162,13 @@ pub fn warning(d: &DownloadLeft) -> String {
         (true, used) if !used.is_empty() => format!(" for {}", used.join(", ")),
         _ => String::new(),
     };
+    let kept = d
+        .kept_because
+        .as_ref()
+        .map(|k| format!(" ({k})"))
+        .unwrap_or_default();
     format!(
-        "{}:{}: `{}` {what}{users}; si-nixify leaves it unchanged",
+        "{}:{}: `{}` {what}{users}; si-nixify leaves it unchanged{kept}",
         d.file.display(),
         d.line,
         d.target

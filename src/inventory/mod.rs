@@ -6,6 +6,7 @@
 pub mod all;
 pub mod distributions;
 pub mod generic;
+pub mod kept;
 pub mod left;
 pub mod pins;
 pub mod references;
@@ -23,6 +24,7 @@ use crate::know::Knowledge;
 use crate::read::{Module, Sources};
 use crate::repo::Repo;
 pub use distributions::{Artifact, Distribution};
+pub use kept::Kept;
 pub use left::DownloadLeft;
 pub use references::RemoteReference;
 pub use targets::{Status, Target};
@@ -50,6 +52,9 @@ pub struct Inventory {
     pub downloads: Vec<Download>,
     /// The downloads the rewrite leaves in place (`generate` exits 1 over them).
     pub downloads_left: Vec<DownloadLeft>,
+    /// Downloads kept because a user the rewrite leaves alone still needs them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<Kept>,
     pub warnings: Vec<String>,
     /// `[external_cells]` and where their files were read from (rule schemas included).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -76,6 +81,7 @@ impl Inventory {
             pins: Vec::new(),
             downloads: Vec::new(),
             downloads_left: Vec::new(),
+            kept: Vec::new(),
             warnings: Vec::new(),
             external_cells: Vec::new(),
             files_scanned: None,
@@ -161,8 +167,8 @@ impl Context {
 pub fn take(ctx: &Context) -> Result<Inventory, UserError> {
     let mut inv = take_before_downloads(ctx)?;
     let found = downloads::of_sources(&ctx.repo, &ctx.sources, &downloads::Options::default());
-    generic::classify(ctx, &mut inv.targets, &found, &mut inv.required_tools);
-    let judged = judge_downloads(found, &inv.targets, &ctx.know);
+    inv.classify_generic(ctx, &found);
+    let judged = judge_downloads(found, &inv.targets, &inv.kept, &ctx.know);
     inv.set_downloads(judged);
     Ok(inv)
 }
@@ -180,9 +186,11 @@ pub struct JudgedDownloads {
 pub fn judge_downloads(
     found: downloads::Evaluated,
     replaced: &[Target],
+    kept: &[Kept],
     know: &crate::know::Knowledge,
 ) -> JudgedDownloads {
-    let (left, libraries) = left::downloads_left(replaced, &found, know);
+    let (mut left, libraries) = left::downloads_left(replaced, &found, know);
+    kept::explain(&mut left, kept);
     let mut warnings: Vec<String> = found
         .failed
         .iter()
@@ -198,6 +206,15 @@ pub fn judge_downloads(
 }
 
 impl Inventory {
+    /// Reclassify the targets by what their rules do ([`generic`]), then give back the
+    /// downloads that something left alone still uses ([`kept`]); whether any target changed.
+    pub fn classify_generic(&mut self, ctx: &Context, found: &downloads::Evaluated) -> bool {
+        let changed = generic::classify(ctx, &mut self.targets, found, &mut self.required_tools);
+        self.kept
+            .extend(kept::keep_what_is_still_used(ctx, &mut self.targets));
+        changed
+    }
+
     /// Add the downloads (their warnings after the others).
     pub fn set_downloads(&mut self, judged: JudgedDownloads) {
         self.downloads = judged.downloads;
@@ -250,6 +267,7 @@ pub fn take_before_downloads(ctx: &Context) -> Result<Inventory, UserError> {
         targets.extend(file_targets);
     }
     targets::link(&mut targets, &ctx.repo);
+    let kept = kept::keep_what_is_still_used(ctx, &mut targets);
     let family_pins = pins::from_distributions_of(&targets, &distributions);
     let mut tool_pins = Vec::new();
     for buck in ctx.sources.build_modules() {
@@ -285,6 +303,7 @@ pub fn take_before_downloads(ctx: &Context) -> Result<Inventory, UserError> {
         pins,
         downloads: Vec::new(),
         downloads_left: Vec::new(),
+        kept,
         warnings,
         external_cells: external_cells(&ctx.repo),
         files_scanned: None,

@@ -1206,7 +1206,7 @@ impl<'a> Planner<'a> {
                 let at = self.module.location(s.span.start);
                 let is_whole_value = std::ptr::eq(s, &arg.value);
                 if text.contains("$(location ") {
-                    let tool = located_tool(text).ok_or_else(|| {
+                    let tool = crate::inventory::kept::tool_named_by(text).ok_or_else(|| {
                         UserError::new(format!(
                             "`{name}` of `{target}` uses `{text}`, which points into the deleted distribution `{dist}` without naming a tool"
                         ))
@@ -1344,13 +1344,6 @@ fn list_filters(value: &Node, is_dropped: &dyn Fn(&str) -> bool) -> Vec<ListFilt
         }
     });
     filters
-}
-
-/// `$(location :x)/toolchain/bin/deno` → `deno`.
-fn located_tool(value: &str) -> Option<&str> {
-    let after = &value[value.find(')')? + 1..];
-    let tool = after.rsplit('/').next()?;
-    (!tool.is_empty() && !after.is_empty()).then_some(tool)
 }
 
 /// `""`, `[]`, `{}`, `None`.
