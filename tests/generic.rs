@@ -26,6 +26,7 @@ const FIXTURES: &[(&str, &[&str])] = &[
     ),
     ("anon-fetch-go", &["toolchains/BUCK"]),
     ("cxx-tools-override", &["toolchains/BUCK"]),
+    ("macro-switch", &["toolchains/BUCK"]),
 ];
 
 fn golden(fixture: &str, file: &str) -> String {
@@ -535,4 +536,41 @@ fn a_download_a_command_copies_from_stays_and_is_listed() {
         "{buck}"
     );
     assert!(buck.contains("name = \"protoc-linux\""), "{buck}");
+}
+
+#[test]
+fn a_macro_with_a_system_mode_of_its_own_is_switched_to_it() {
+    // andreiltd/wasmono's `wasm_demo_toolchains(node_version = None)`: the macro's own
+    // argument turns the Node.js download off and makes `system_jco_toolchain` instead. The
+    // call keeps its name and gets the argument; what the switched target runs from PATH
+    // and no nixpkgs package is known for is said, not guessed.
+    let dir = copy_fixture("macro-switch");
+    let (code, said) = generate_said(dir.path());
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("set `node_version = None`"), "{said}");
+    assert!(
+        said.contains("`jco` (rule `system_jco_toolchain`) runs `jco` from PATH"),
+        "{said}"
+    );
+    let buck = read(&dir.path().join("toolchains/BUCK"));
+    assert!(
+        buck.contains("component_toolchains(node_version = None)"),
+        "{buck}"
+    );
+}
+
+#[test]
+fn a_switch_that_drops_a_target_something_names_is_not_taken() {
+    // Something else names the Node.js toolchain the switch would no longer make: the call
+    // is left as it was, its download listed.
+    let dir = copy_fixture("macro-switch");
+    let path = dir.path().join("toolchains/BUCK");
+    let text = read(&path)
+        + "\ntoolchain_alias(\n    name = \"node_for_tests\",\n    actual = \":node\",\n    visibility = [\"PUBLIC\"],\n)\n";
+    std::fs::write(&path, &text).unwrap();
+    let (code, said) = generate_said(dir.path());
+    assert_eq!(code, Some(1), "{said}");
+    assert!(!said.contains("node_version = None"), "{said}");
+    assert!(said.contains("nodejs.org/dist/v22.11.0"), "{said}");
+    assert!(read(&path).contains("component_toolchains()\n"));
 }

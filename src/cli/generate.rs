@@ -94,15 +94,33 @@ pub fn run(repo: Repo, args: &Args, out: &mut impl Write) -> anyhow::Result<i32>
         (None, false) => FlakeChoice::Default,
     };
     let inputs = Inputs::read(repo, &choice)?;
+    // Macro calls with a system mode of their own are switched to it first (issue 12,
+    // point 2): everything after reads the switched calls.
+    let switched = plan::switch::system_modes(&inputs.ctx);
+    let inputs = if switched.is_empty() {
+        inputs
+    } else {
+        Inputs {
+            ctx: inputs
+                .ctx
+                .with_build_texts(&plan::switch::texts(&switched))?,
+            flake: inputs.flake,
+        }
+    };
     let mut inv = inputs.inventory_before_downloads()?;
-    let mut outcome = plan_all(&inputs, &inv, args)?;
+    {
+        let inv = &mut inv.inventory;
+        let know = &inputs.ctx.know;
+        plan::switch::add_tools(&switched, know, &mut inv.required_tools, &mut inv.warnings);
+    }
+    let mut outcome = plan_all(&inputs, &inv, args, &switched)?;
     // The input's evaluation, made at most once a run however many steps ask for it.
     let mut input = InputEvaluation::default();
     let mut judged = downloads_after_rewrite(&inputs, &inv, &outcome, &mut input);
     // Downloads the rewrite by rule name leaves: toolchains are judged by what their rules do
     // (issue 12). SI never gets here, and pays nothing for it.
     if !judged.left.is_empty() && take_generic_moves(&inputs, &mut inv, &mut input) {
-        outcome = plan_all(&inputs, &inv, args)?;
+        outcome = plan_all(&inputs, &inv, args, &switched)?;
         judged = downloads_after_rewrite(&inputs, &inv, &outcome, &mut input);
     }
     outcome.add_cell_warnings(inv.warnings.len(), &judged.warnings);
@@ -342,9 +360,21 @@ fn absolute(root: &Path, file: &Path) -> PathBuf {
     }
 }
 
-fn plan_all(inputs: &Inputs, inv: &Scan, args: &Args) -> Result<Outcome, UserError> {
+fn plan_all(
+    inputs: &Inputs,
+    inv: &Scan,
+    args: &Args,
+    switched: &[plan::switch::Switched],
+) -> Result<Outcome, UserError> {
     let ctx = &inputs.ctx;
-    let builds = plan::plan_all(ctx, inv)?;
+    let mut builds = plan::plan_all(ctx, inv)?;
+    // A switched file changes from what was read, the switches first.
+    for s in switched {
+        if let Some(p) = builds.iter_mut().find(|p| p.file == s.file) {
+            p.old = s.original.clone();
+            p.changes.splice(0..0, s.changes.iter().cloned());
+        }
+    }
     let mut changes: Vec<FileChange> = builds
         .iter()
         .map(|p| FileChange {

@@ -7,7 +7,7 @@
 //! the use that holds it.
 
 use std::cell::OnceCell;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -271,12 +271,21 @@ fn named_outside_cell(files: &[(PathBuf, String)], label: &str) -> Option<String
 /// root-relative path.
 pub fn build_files_outside_cell(ctx: &Context) -> Vec<(PathBuf, String)> {
     let cell = ctx.repo.toolchains_dir();
+    // The prelude names no target of the repo's toolchains cell: its files are not read.
+    let prelude = ctx
+        .repo
+        .cell_dir("prelude")
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(Path::to_path_buf);
     let names = ctx.repo.buildfile_names();
     ignore::WalkBuilder::new(&ctx.repo.root)
         .build()
         .flatten()
         .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-        .filter(|e| !ctx.repo.rel(e.path()).starts_with(&cell))
+        .filter(|e| {
+            let rel = ctx.repo.rel(e.path());
+            !rel.starts_with(&cell) && !prelude.as_ref().is_some_and(|p| rel.starts_with(p))
+        })
         .filter(|e| {
             let file = e.file_name().to_string_lossy();
             file.ends_with(".bzl") || names.iter().any(|n| *n == file)

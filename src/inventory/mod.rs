@@ -154,6 +154,16 @@ impl Context {
 
     /// This context with the main build file's text replaced (for fuzzing and property
     /// tests: many BUCK texts against one repo, nothing on disk changes).
+    /// The same cell with some build files' texts replaced (a macro call switched to its
+    /// system mode).
+    pub fn with_build_texts(&self, texts: &[(PathBuf, String)]) -> Result<Context, UserError> {
+        Ok(Context {
+            repo: self.repo.clone(),
+            know: self.know.clone(),
+            sources: self.sources.with_build_texts(&self.repo, texts)?,
+        })
+    }
+
     pub fn with_buck_text(&self, text: String) -> Result<Context, UserError> {
         Ok(Context {
             repo: self.repo.clone(),

@@ -5,6 +5,7 @@
 pub mod edit;
 pub mod loads;
 mod schemas;
+pub mod switch;
 
 use std::path::PathBuf;
 
