@@ -505,3 +505,37 @@ fn a_build_file_listing_its_sub_packages_evaluates() {
         ["https://example.com/tool"]
     );
 }
+
+/// 2024 preludes name types as strings inside a subscript (`field([list["PluginKind"],
+/// None], None)` in `prelude/decls/common.bzl`, which SI's toolchains reached until mid-2024):
+/// today's `starlark` refuses them, and every download of a file loading it went unseen.
+#[test]
+fn a_type_named_by_a_string_in_a_subscript_evaluates() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(
+        root.join(".buckconfig"),
+        "[cells]\nroot = .\ntoolchains = toolchains\n",
+    )
+    .unwrap();
+    std::fs::write(root.join(".buckroot"), "").unwrap();
+    std::fs::create_dir(root.join("toolchains")).unwrap();
+    std::fs::write(
+        root.join("toolchains/decls.bzl"),
+        "Plugins = record(kinds = field([list[\"PluginKind\"], None], None), names = field(dict[str, \"X\"], {}))\n\ndef fetch(name):\n    native.http_file(name = name, urls = [\"https://example.com/\" + name], sha256 = \"00\")\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("toolchains/BUCK"),
+        "load(\":decls.bzl\", \"fetch\")\n\nfetch(name = \"tool\")\n",
+    )
+    .unwrap();
+    let repo = Repo::open(root.canonicalize().unwrap()).unwrap();
+    let files = downloads::cell_build_files(&repo, &repo.toolchains_dir());
+    let found = downloads::downloads(&repo, &files, &Options::default());
+    assert!(found.failed.is_empty(), "{:?}", found.failed);
+    assert_eq!(
+        find(&found, "toolchains//:tool").urls,
+        ["https://example.com/tool"]
+    );
+}

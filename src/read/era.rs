@@ -55,6 +55,110 @@ pub fn annotation_spans(text: &str) -> Vec<Span> {
     out
 }
 
+/// Byte ranges of the type names 2024 preludes write as strings inside a type's subscript
+/// (`field([list["PluginKind"], None], None)` in `prelude/decls/common.bzl`): a value, not an
+/// annotation, which today's `starlark` refuses when it makes the type ("String literals are
+/// not allowed in type expressions"). See [`as_free_names`].
+pub fn string_type_spans(text: &str) -> Vec<Span> {
+    let lexer = Lexer::new(
+        text,
+        &super::ir::buck2_dialect(),
+        CodeMap::new(String::new(), text.to_owned()),
+    );
+    let tokens: Option<Vec<(usize, Token, usize)>> = lexer.map(Result::ok).collect();
+    let Some(tokens) = tokens else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    // The brackets open at each point, innermost last, with what they are.
+    let mut open: Vec<Bracket> = Vec::new();
+    for (i, (start, token, end)) in tokens.iter().enumerate() {
+        let previous = i.checked_sub(1).map(|p| &tokens[p].1);
+        let after = |names: &[&str]| matches!(previous, Some(Token::Identifier(n)) if names.contains(&n.as_str()));
+        match token {
+            Token::OpeningSquare if after(TYPE_CONSTRUCTORS) => open.push(Bracket::Subscript),
+            Token::OpeningRound if after(&["record"]) => open.push(Bracket::Record),
+            Token::OpeningRound if after(&["field"]) => open.push(Bracket::Field { commas: 0 }),
+            Token::OpeningSquare | Token::OpeningRound | Token::OpeningCurly => {
+                open.push(Bracket::Plain)
+            }
+            Token::ClosingSquare | Token::ClosingRound | Token::ClosingCurly => {
+                open.pop();
+            }
+            Token::Comma => {
+                if let Some(Bracket::Field { commas }) = open.last_mut() {
+                    *commas += 1;
+                }
+            }
+            Token::String(name) if is_type_name(name) && names_a_type(&open) => {
+                let next = tokens.get(i + 1).map(|t| &t.1);
+                let alone = matches!(
+                    previous,
+                    Some(Token::OpeningSquare | Token::OpeningRound | Token::Comma | Token::Equal)
+                ) && matches!(
+                    next,
+                    Some(Token::ClosingSquare | Token::ClosingRound | Token::Comma)
+                );
+                if alone {
+                    out.push(Span {
+                        start: *start,
+                        end: *end,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// What a bracket opened: a type's subscript (`list[`), a `record(` of field types, a
+/// `field(` (type first, then the default), or anything else.
+enum Bracket {
+    Subscript,
+    Record,
+    Field { commas: usize },
+    Plain,
+}
+
+/// Whether a string at this point stands for a type: inside a subscript or a record's
+/// fields, and not in a `field()`'s default.
+fn names_a_type(open: &[Bracket]) -> bool {
+    for b in open.iter().rev() {
+        match b {
+            Bracket::Field { commas } if *commas > 0 => return false,
+            Bracket::Subscript | Bracket::Record => return true,
+            Bracket::Field { .. } | Bracket::Plain => {}
+        }
+    }
+    false
+}
+
+/// `PluginKind`, `cmd_args`, `LinkerInfo.type`: what a type named as a string looks like.
+fn is_type_name(s: &str) -> bool {
+    s.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.'))
+}
+
+/// The generic types whose subscripts name types.
+const TYPE_CONSTRUCTORS: &[&str] = &["list", "dict", "set", "tuple"];
+
+/// `text` with each of `spans` (string literals naming a type) turned into a name of the same
+/// length no file binds (`"PluginKind"` → `____________`): unbound names of a `.bzl` file
+/// stand for values only Buck2 has, whose type is any.
+pub fn as_free_names(text: &str, spans: &[Span]) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    for s in spans {
+        for b in &mut bytes[s.start..s.end] {
+            *b = b'_';
+        }
+    }
+    String::from_utf8(bytes).unwrap_or_else(|_| text.to_owned())
+}
+
 /// `text` with every byte of `spans` replaced by a space, newlines kept.
 pub fn blank(text: &str, spans: &[Span]) -> String {
     let mut bytes = text.as_bytes().to_vec();
@@ -223,5 +327,24 @@ mod tests {
             out.contains("a:(None"),
             "a type over lines keeps brackets: {out}"
         );
+    }
+
+    /// The 2024 prelude's string types in values (`decls/common.bzl`, `android_providers.bzl`,
+    /// `cxx/argsfiles.bzl`) become free names; strings that are data stay.
+    #[test]
+    fn string_types_in_values_become_names_and_data_stays() {
+        let text = r#"A = record(k = field([list["PluginKind"], None], None), e = ["Exo", None], i = field(list[["artifacts", cmd_args]]), d = field(str, "default"))
+B = ["plain", None]
+C = dict[str, "X"]
+"#;
+        let out = as_free_names(text, &string_type_spans(text));
+        for gone in ["\"PluginKind\"", "\"Exo\"", "\"artifacts\"", "\"X\""] {
+            assert!(!out.contains(gone), "{gone} left in {out}");
+        }
+        assert!(
+            out.contains("\"default\"") && out.contains("\"plain\""),
+            "{out}"
+        );
+        assert_eq!(out.len(), text.len());
     }
 }

@@ -8,7 +8,8 @@ mod era;
 /// `text` with every type annotation (`: T`, `-> T`) blanked byte for byte: lines and columns
 /// stay where they were. Found by the lexer, brackets and all (`-> (str, str)`).
 pub fn without_annotations(text: &str) -> String {
-    era::blank(text, &era::annotation_spans(text))
+    let blanked = era::blank(text, &era::annotation_spans(text));
+    era::as_free_names(&blanked, &era::string_type_spans(&blanked))
 }
 pub mod eval;
 pub mod ir;
