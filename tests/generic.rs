@@ -574,3 +574,28 @@ fn a_switch_that_drops_a_target_something_names_is_not_taken() {
     assert!(said.contains("nodejs.org/dist/v22.11.0"), "{said}");
     assert!(read(&path).contains("component_toolchains()\n"));
 }
+
+#[test]
+fn the_repos_own_rule_named_like_a_known_system_rule_is_still_rewritten() {
+    // thoughtpolice/bucktools calls its own rule `deno_toolchain`, the name of SI's system
+    // rule, in plain calls: it was taken for that one and left with its downloads. The repo's
+    // own rule is judged by what it does, as under any other name.
+    let dir = copy_fixture("own-rule-path");
+    let defs = dir.path().join("toolchains/js/defs.bzl");
+    std::fs::write(
+        &defs,
+        read(&defs).replace("js_runtime_toolchain", "deno_toolchain"),
+    )
+    .unwrap();
+    let buck = dir.path().join("toolchains/js/BUCK");
+    let text = read(&buck).replace("js_runtime_toolchain", "deno_toolchain")
+        + "\nfetch_runtime_archives(\"2.2.0\", [(\"x86_64-unknown-linux-gnu\", \"4c3b2a1\")])\n\ndeno_toolchain(\n    name = \"js-2.2.0\",\n    flags = [],\n    runtime = [\"$(location :deno-2.2.0-x86_64-unknown-linux-gnu)/deno\"],\n)\n";
+    std::fs::write(&buck, text).unwrap();
+    generate_ok(dir.path());
+    let out = read(&buck);
+    assert!(
+        out.contains("deno_toolchain(\n    name = \"js-2.2.0\",\n    flags = [],\n    runtime = [\"deno\"],\n)"),
+        "{out}"
+    );
+    assert!(!out.contains("fetch_runtime_archives"), "{out}");
+}

@@ -17,6 +17,7 @@
 //! in a build file are edited: what a macro makes is left, and reported.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -195,7 +196,7 @@ fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize
         let t = &found.targets[i];
         targets
             .iter()
-            .any(|x| x.file == t.call.file && x.line == t.call.line && untouched(x.status))
+            .any(|x| x.file == t.call.file && x.line == t.call.line && left_alone(ctx, x))
     };
     // A statement the name-based pass already deletes or replaces (a release archive under
     // `hermetic_rust_toolchain`): its downloads may have other users to replace
@@ -503,6 +504,23 @@ fn comprehension_target(t: &EvaluatedTarget, span: crate::read::Span) -> Target 
 }
 
 /// A target the name-based pass neither deletes nor replaces.
+/// Whether the name-based pass left target `x` as it is: neither deleted nor replaced, and
+/// not a system rule — unless that "system" rule is the repo's own and only shares a name
+/// the knowledge base knows (thoughtpolice/bucktools' `deno_toolchain(deno = [$(location
+/// :1.46.3-x86_64-unknown-linux-gnu)/deno])` is not SI's).
+fn left_alone(ctx: &Context, x: &Target) -> bool {
+    untouched(x.status) || (x.status == Status::System && is_own_rule(ctx, x))
+}
+
+/// A rule defined in the repo, not in the prelude (nor a native one).
+fn is_own_rule(ctx: &Context, x: &Target) -> bool {
+    let prelude = ctx.repo.cell_dir("prelude").map(Path::to_path_buf);
+    matches!(
+        ctx.sources.find_definition(&x.file, &x.rule),
+        Ok(Some((m, _))) if !prelude.as_ref().is_some_and(|p| m.path.starts_with(p))
+    ) && !x.rule.starts_with("system_")
+}
+
 fn untouched(status: Status) -> bool {
     !matches!(
         status,
