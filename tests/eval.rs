@@ -539,3 +539,37 @@ fn a_type_named_by_a_string_in_a_subscript_evaluates() {
         ["https://example.com/tool"]
     );
 }
+
+/// thoughtpolice/bucktools' rust rule merges attrs from the bundled prelude, which is not on
+/// disk: `internal_tool_attrs | {…}`. The stand-in for what such a file gives is merged as
+/// nothing, and the downloads of the file are seen.
+#[test]
+fn attrs_from_a_prelude_not_on_disk_merge_into_a_rule_definition() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(
+        root.join(".buckconfig"),
+        "[cells]\nroot = .\nprelude = prelude\ntoolchains = toolchains\n\n[external_cells]\nprelude = bundled\n",
+    )
+    .unwrap();
+    std::fs::write(root.join(".buckroot"), "").unwrap();
+    std::fs::create_dir(root.join("toolchains")).unwrap();
+    std::fs::write(
+        root.join("toolchains/defs.bzl"),
+        "load(\"@prelude//rust/tools:attrs.bzl\", \"internal_tool_attrs\")\n\ndef _impl(ctx):\n    return [DefaultInfo()]\n\nmy_rust = rule(impl = _impl, attrs = internal_tool_attrs | {\"toolchain\": attrs.exec_dep()})\n\ndef fetch(name):\n    native.http_file(name = name, urls = [\"https://example.com/\" + name], sha256 = \"00\")\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("toolchains/BUCK"),
+        "load(\":defs.bzl\", \"fetch\", \"my_rust\")\n\nfetch(name = \"tool\")\n\nmy_rust(name = \"rust\", toolchain = \":tool\")\n",
+    )
+    .unwrap();
+    let repo = Repo::open(root.canonicalize().unwrap()).unwrap();
+    let files = downloads::cell_build_files(&repo, &repo.toolchains_dir());
+    let found = downloads::downloads(&repo, &files, &Options::default());
+    assert!(found.failed.is_empty(), "{:?}", found.failed);
+    assert_eq!(
+        find(&found, "toolchains//:tool").urls,
+        ["https://example.com/tool"]
+    );
+}

@@ -387,6 +387,11 @@ impl<'v> StarlarkValue<'v> for NativeFn {
     fn has_attr(&self, _attribute: &str, _heap: Heap<'v>) -> bool {
         true
     }
+    // A dict of attrs such a file gives (`internal_tool_attrs | {…}` in thoughtpolice/
+    // bucktools' rust rule, from the bundled prelude): merged, it is what it is merged with.
+    fn bit_or(&self, other: Value<'v>, _heap: Heap<'v>) -> starlark::Result<Value<'v>> {
+        Ok(other)
+    }
 }
 
 /// Whether a call looks like a rule's: keyword arguments only, one of them `name`.
