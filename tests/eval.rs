@@ -573,3 +573,32 @@ fn attrs_from_a_prelude_not_on_disk_merge_into_a_rule_definition() {
         ["https://example.com/tool"]
     );
 }
+
+/// cbarrete/pyo3_repro indexes the bundled prelude's zig `releases` table, not on disk:
+/// the file still evaluates, the table's entries being values only Buck2 has.
+#[test]
+fn a_table_from_a_prelude_not_on_disk_can_be_indexed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(
+        root.join(".buckconfig"),
+        "[cells]\nroot = .\nprelude = prelude\ntoolchains = toolchains\n\n[external_cells]\nprelude = bundled\n",
+    )
+    .unwrap();
+    std::fs::write(root.join(".buckroot"), "").unwrap();
+    std::fs::create_dir(root.join("toolchains")).unwrap();
+    std::fs::write(
+        root.join("toolchains/BUCK"),
+        "load(\"@prelude//toolchains/cxx/zig:releases.bzl\", \"releases\")\n\nhttp_archive(\n    name = \"zig_archive\",\n    sha256 = releases[\"0.12.0\"][\"x86_64-linux\"][\"shasum\"],\n    urls = [releases[\"0.12.0\"][\"x86_64-linux\"][\"tarball\"]],\n)\n\nhttp_file(name = \"tool\", urls = [\"https://example.com/tool\"], sha256 = \"00\")\n",
+    )
+    .unwrap();
+    let repo = Repo::open(root.canonicalize().unwrap()).unwrap();
+    let files = downloads::cell_build_files(&repo, &repo.toolchains_dir());
+    let found = downloads::downloads(&repo, &files, &Options::default());
+    assert!(found.failed.is_empty(), "{:?}", found.failed);
+    find(&found, "toolchains//:zig_archive");
+    assert_eq!(
+        find(&found, "toolchains//:tool").urls,
+        ["https://example.com/tool"]
+    );
+}

@@ -387,6 +387,12 @@ impl<'v> StarlarkValue<'v> for NativeFn {
     fn has_attr(&self, _attribute: &str, _heap: Heap<'v>) -> bool {
         true
     }
+    // A table such a file gives (`releases["0.12.0"]["x86_64-linux"]["tarball"]` from the
+    // bundled prelude's zig `releases.bzl`, in cbarrete/pyo3_repro): a value only Buck2 has.
+    fn at(&self, _index: Value<'v>, heap: Heap<'v>) -> starlark::Result<Value<'v>> {
+        Ok(heap.alloc(Opaque(format!("{}[]", self.0))))
+    }
+
     // A dict of attrs such a file gives (`internal_tool_attrs | {…}` in thoughtpolice/
     // bucktools' rust rule, from the bundled prelude): merged, it is what it is merged with.
     fn bit_or(&self, other: Value<'v>, _heap: Heap<'v>) -> starlark::Result<Value<'v>> {
