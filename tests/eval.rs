@@ -42,6 +42,22 @@ fn find<'a>(found: &'a Evaluated, label: &str) -> &'a Download {
         })
 }
 
+/// Evaluate the toolchains cell of a repo written here: `.buckconfig` and the cell's files.
+fn evaluate_repo(buckconfig: &str, files: &[(&str, &str)]) -> Evaluated {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join(".buckconfig"), buckconfig).unwrap();
+    std::fs::write(root.join(".buckroot"), "").unwrap();
+    for (path, text) in files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let repo = Repo::open(root.canonicalize().unwrap()).unwrap();
+    let files = downloads::cell_build_files(&repo, &repo.toolchains_dir());
+    downloads::downloads(&repo, &files, &Options::default())
+}
+
 fn site(d: &Download) -> String {
     d.edit_at.to_string()
 }
@@ -443,28 +459,13 @@ fn si_after_generate_is_read_as_written_and_matches_its_evaluation() {
 /// would fail and the file's downloads would go unseen.
 #[test]
 fn is_select_tells_a_select_from_a_dict() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    std::fs::write(
-        root.join(".buckconfig"),
+    let found = evaluate_repo(
         "[cells]\nroot = .\ntoolchains = toolchains\n",
-    )
-    .unwrap();
-    std::fs::write(root.join(".buckroot"), "").unwrap();
-    std::fs::create_dir(root.join("toolchains")).unwrap();
-    std::fs::write(
-        root.join("toolchains/defs.bzl"),
-        "def fetch(name, env, extra):\n    merged = env + extra if is_select(env) else env | extra\n    native.http_file(name = name, urls = [merged[\"URL\"]], sha256 = merged[\"SHA\"])\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("toolchains/BUCK"),
-        "load(\":defs.bzl\", \"fetch\")\n\nfetch(name = \"tool\", env = {\"URL\": \"https://example.com/tool\"}, extra = {\"SHA\": \"00\"})\n",
-    )
-    .unwrap();
-    let repo = Repo::open(root.canonicalize().unwrap()).unwrap();
-    let files = downloads::cell_build_files(&repo, &repo.toolchains_dir());
-    let found = downloads::downloads(&repo, &files, &Options::default());
+        &[
+            ("toolchains/defs.bzl", "def fetch(name, env, extra):\n    merged = env + extra if is_select(env) else env | extra\n    native.http_file(name = name, urls = [merged[\"URL\"]], sha256 = merged[\"SHA\"])\n"),
+            ("toolchains/BUCK", "load(\":defs.bzl\", \"fetch\")\n\nfetch(name = \"tool\", env = {\"URL\": \"https://example.com/tool\"}, extra = {\"SHA\": \"00\"})\n"),
+        ],
+    );
     assert!(found.failed.is_empty(), "{:?}", found.failed);
     assert_eq!(
         find(&found, "toolchains//:tool").urls,
@@ -477,28 +478,13 @@ fn is_select_tells_a_select_from_a_dict() {
 /// the file's downloads would have gone unseen with a warning.
 #[test]
 fn a_build_file_listing_its_sub_packages_evaluates() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    std::fs::write(
-        root.join(".buckconfig"),
+    let found = evaluate_repo(
         "[cells]\nroot = .\ntoolchains = toolchains\n",
-    )
-    .unwrap();
-    std::fs::write(root.join(".buckroot"), "").unwrap();
-    std::fs::create_dir(root.join("toolchains")).unwrap();
-    std::fs::write(
-        root.join("toolchains/listing.bzl"),
-        "def listing():\n    native.filegroup(name = \"listing\", srcs = [s + \":x\" for s in __internal__.sub_packages()])\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("toolchains/BUCK"),
-        "load(\":listing.bzl\", \"listing\")\n\nlisting()\n\nhttp_file(name = \"tool\", urls = [\"https://example.com/tool\"], sha256 = \"00\")\n",
-    )
-    .unwrap();
-    let repo = Repo::open(root.canonicalize().unwrap()).unwrap();
-    let files = downloads::cell_build_files(&repo, &repo.toolchains_dir());
-    let found = downloads::downloads(&repo, &files, &Options::default());
+        &[
+            ("toolchains/listing.bzl", "def listing():\n    native.filegroup(name = \"listing\", srcs = [s + \":x\" for s in __internal__.sub_packages()])\n"),
+            ("toolchains/BUCK", "load(\":listing.bzl\", \"listing\")\n\nlisting()\n\nhttp_file(name = \"tool\", urls = [\"https://example.com/tool\"], sha256 = \"00\")\n"),
+        ],
+    );
     assert!(found.failed.is_empty(), "{:?}", found.failed);
     assert_eq!(
         find(&found, "toolchains//:tool").urls,
@@ -511,28 +497,13 @@ fn a_build_file_listing_its_sub_packages_evaluates() {
 /// today's `starlark` refuses them, and every download of a file loading it went unseen.
 #[test]
 fn a_type_named_by_a_string_in_a_subscript_evaluates() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    std::fs::write(
-        root.join(".buckconfig"),
+    let found = evaluate_repo(
         "[cells]\nroot = .\ntoolchains = toolchains\n",
-    )
-    .unwrap();
-    std::fs::write(root.join(".buckroot"), "").unwrap();
-    std::fs::create_dir(root.join("toolchains")).unwrap();
-    std::fs::write(
-        root.join("toolchains/decls.bzl"),
-        "Plugins = record(kinds = field([list[\"PluginKind\"], None], None), names = field(dict[str, \"X\"], {}))\n\ndef fetch(name):\n    native.http_file(name = name, urls = [\"https://example.com/\" + name], sha256 = \"00\")\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("toolchains/BUCK"),
-        "load(\":decls.bzl\", \"fetch\")\n\nfetch(name = \"tool\")\n",
-    )
-    .unwrap();
-    let repo = Repo::open(root.canonicalize().unwrap()).unwrap();
-    let files = downloads::cell_build_files(&repo, &repo.toolchains_dir());
-    let found = downloads::downloads(&repo, &files, &Options::default());
+        &[
+            ("toolchains/decls.bzl", "Plugins = record(kinds = field([list[\"PluginKind\"], None], None), names = field(dict[str, \"X\"], {}))\n\ndef fetch(name):\n    native.http_file(name = name, urls = [\"https://example.com/\" + name], sha256 = \"00\")\n"),
+            ("toolchains/BUCK", "load(\":decls.bzl\", \"fetch\")\n\nfetch(name = \"tool\")\n"),
+        ],
+    );
     assert!(found.failed.is_empty(), "{:?}", found.failed);
     assert_eq!(
         find(&found, "toolchains//:tool").urls,
@@ -545,28 +516,13 @@ fn a_type_named_by_a_string_in_a_subscript_evaluates() {
 /// nothing, and the downloads of the file are seen.
 #[test]
 fn attrs_from_a_prelude_not_on_disk_merge_into_a_rule_definition() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    std::fs::write(
-        root.join(".buckconfig"),
+    let found = evaluate_repo(
         "[cells]\nroot = .\nprelude = prelude\ntoolchains = toolchains\n\n[external_cells]\nprelude = bundled\n",
-    )
-    .unwrap();
-    std::fs::write(root.join(".buckroot"), "").unwrap();
-    std::fs::create_dir(root.join("toolchains")).unwrap();
-    std::fs::write(
-        root.join("toolchains/defs.bzl"),
-        "load(\"@prelude//rust/tools:attrs.bzl\", \"internal_tool_attrs\")\n\ndef _impl(ctx):\n    return [DefaultInfo()]\n\nmy_rust = rule(impl = _impl, attrs = internal_tool_attrs | {\"toolchain\": attrs.exec_dep()})\n\ndef fetch(name):\n    native.http_file(name = name, urls = [\"https://example.com/\" + name], sha256 = \"00\")\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("toolchains/BUCK"),
-        "load(\":defs.bzl\", \"fetch\", \"my_rust\")\n\nfetch(name = \"tool\")\n\nmy_rust(name = \"rust\", toolchain = \":tool\")\n",
-    )
-    .unwrap();
-    let repo = Repo::open(root.canonicalize().unwrap()).unwrap();
-    let files = downloads::cell_build_files(&repo, &repo.toolchains_dir());
-    let found = downloads::downloads(&repo, &files, &Options::default());
+        &[
+            ("toolchains/defs.bzl", "load(\"@prelude//rust/tools:attrs.bzl\", \"internal_tool_attrs\")\n\ndef _impl(ctx):\n    return [DefaultInfo()]\n\nmy_rust = rule(impl = _impl, attrs = internal_tool_attrs | {\"toolchain\": attrs.exec_dep()})\n\ndef fetch(name):\n    native.http_file(name = name, urls = [\"https://example.com/\" + name], sha256 = \"00\")\n"),
+            ("toolchains/BUCK", "load(\":defs.bzl\", \"fetch\", \"my_rust\")\n\nfetch(name = \"tool\")\n\nmy_rust(name = \"rust\", toolchain = \":tool\")\n"),
+        ],
+    );
     assert!(found.failed.is_empty(), "{:?}", found.failed);
     assert_eq!(
         find(&found, "toolchains//:tool").urls,
@@ -578,23 +534,12 @@ fn attrs_from_a_prelude_not_on_disk_merge_into_a_rule_definition() {
 /// the file still evaluates, the table's entries being values only Buck2 has.
 #[test]
 fn a_table_from_a_prelude_not_on_disk_can_be_indexed() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    std::fs::write(
-        root.join(".buckconfig"),
+    let found = evaluate_repo(
         "[cells]\nroot = .\nprelude = prelude\ntoolchains = toolchains\n\n[external_cells]\nprelude = bundled\n",
-    )
-    .unwrap();
-    std::fs::write(root.join(".buckroot"), "").unwrap();
-    std::fs::create_dir(root.join("toolchains")).unwrap();
-    std::fs::write(
-        root.join("toolchains/BUCK"),
-        "load(\"@prelude//toolchains/cxx/zig:releases.bzl\", \"releases\")\n\nhttp_archive(\n    name = \"zig_archive\",\n    sha256 = releases[\"0.12.0\"][\"x86_64-linux\"][\"shasum\"],\n    urls = [releases[\"0.12.0\"][\"x86_64-linux\"][\"tarball\"]],\n)\n\nhttp_file(name = \"tool\", urls = [\"https://example.com/tool\"], sha256 = \"00\")\n",
-    )
-    .unwrap();
-    let repo = Repo::open(root.canonicalize().unwrap()).unwrap();
-    let files = downloads::cell_build_files(&repo, &repo.toolchains_dir());
-    let found = downloads::downloads(&repo, &files, &Options::default());
+        &[
+            ("toolchains/BUCK", "load(\"@prelude//toolchains/cxx/zig:releases.bzl\", \"releases\")\n\nhttp_archive(\n    name = \"zig_archive\",\n    sha256 = releases[\"0.12.0\"][\"x86_64-linux\"][\"shasum\"],\n    urls = [releases[\"0.12.0\"][\"x86_64-linux\"][\"tarball\"]],\n)\n\nhttp_file(name = \"tool\", urls = [\"https://example.com/tool\"], sha256 = \"00\")\n"),
+        ],
+    );
     assert!(found.failed.is_empty(), "{:?}", found.failed);
     find(&found, "toolchains//:zig_archive");
     assert_eq!(

@@ -21,13 +21,7 @@ use super::ir::Span;
 /// Byte ranges of every type annotation in `text`, each from its `:` or `->` to the end of
 /// the type. Empty when the text does not lex (the strict parse reports that).
 pub fn annotation_spans(text: &str) -> Vec<Span> {
-    let lexer = Lexer::new(
-        text,
-        &super::ir::buck2_dialect(),
-        CodeMap::new(String::new(), text.to_owned()),
-    );
-    let tokens: Option<Vec<(usize, Token, usize)>> = lexer.map(Result::ok).collect();
-    let Some(tokens) = tokens else {
+    let Some(tokens) = tokens(text) else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -60,13 +54,7 @@ pub fn annotation_spans(text: &str) -> Vec<Span> {
 /// annotation, which today's `starlark` refuses when it makes the type ("String literals are
 /// not allowed in type expressions"). See [`as_free_names`].
 pub fn string_type_spans(text: &str) -> Vec<Span> {
-    let lexer = Lexer::new(
-        text,
-        &super::ir::buck2_dialect(),
-        CodeMap::new(String::new(), text.to_owned()),
-    );
-    let tokens: Option<Vec<(usize, Token, usize)>> = lexer.map(Result::ok).collect();
-    let Some(tokens) = tokens else {
+    let Some(tokens) = tokens(text) else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -157,6 +145,17 @@ pub fn as_free_names(text: &str, spans: &[Span]) -> String {
         }
     }
     String::from_utf8(bytes).unwrap_or_else(|_| text.to_owned())
+}
+
+/// The tokens of `text` with their byte ranges, by `starlark_syntax`'s own lexer; `None` when
+/// it does not lex.
+fn tokens(text: &str) -> Option<Vec<(usize, Token, usize)>> {
+    let lexer = Lexer::new(
+        text,
+        &super::ir::buck2_dialect(),
+        CodeMap::new(String::new(), text.to_owned()),
+    );
+    lexer.map(Result::ok).collect()
 }
 
 /// `text` with every byte of `spans` replaced by a space, newlines kept.
