@@ -599,3 +599,24 @@ fn the_repos_own_rule_named_like_a_known_system_rule_is_still_rewritten() {
     );
     assert!(!out.contains("fetch_runtime_archives"), "{out}");
 }
+
+#[test]
+fn a_target_made_by_a_git_cell_not_on_disk_is_said_to_be_unknown() {
+    // JonasKruckenberg/buck2_buildbuddy makes `rust` with a rule of its git cell `buck2tf`,
+    // which buck2 fetches and si-nixify never does: that it may download is said.
+    let dir = copy_fixture("cross-gcc");
+    let config = dir.path().join(".buckconfig");
+    let text = read(&config).replace("[cells]\n", "[cells]\ntf = tf\n")
+        + "\n[external_cells]\ntf = git\n\n[external_cell_tf]\ngit_origin = https://github.com/example/tf\ncommit_hash = 00f73f2b94a56caab11986c55675fde0c9c01a42\n";
+    std::fs::write(&config, text).unwrap();
+    let buck = dir.path().join("toolchains/BUCK");
+    let text = "load(\"@tf//rust:toolchain.bzl\", \"rust_toolchain\")\n".to_owned()
+        + &read(&buck)
+        + "\nrust_toolchain.stable.latest.default(\n    name = \"rust\",\n    visibility = [\"PUBLIC\"],\n)\n";
+    std::fs::write(&buck, text).unwrap();
+    let (_, said) = generate_said(dir.path());
+    assert!(
+        said.contains("`rust` is made by `rust_toolchain.stable.latest.default` from the external cell `tf`, which is not on disk"),
+        "{said}"
+    );
+}

@@ -299,6 +299,11 @@ pub fn take_before_downloads(ctx: &Context) -> Result<Inventory, UserError> {
     current.extend(tool_pins);
     let pins = pins::merge(current, pins::recorded(&ctx.repo.root)?);
     let mut warnings = ctx.repo.warnings.clone();
+    warnings.extend(
+        ctx.sources
+            .build_modules()
+            .flat_map(|m| made_in_unread_cells(ctx, m)),
+    );
     let (remote_references, unread) = remote_references(ctx);
     warnings.extend(unread);
     Ok(Inventory {
@@ -345,6 +350,62 @@ fn remote_references(ctx: &Context) -> (Vec<RemoteReference>, Vec<String>) {
     }
     out.sort();
     (out, unread)
+}
+
+/// Targets a build file makes by calling into an external cell other than the bundled
+/// prelude that is not on disk (JonasKruckenberg/buck2_buildbuddy's
+/// `rust_toolchain.stable.latest.default(…)` from its git cell `buck2tf`): what such a rule does
+/// cannot be read, so whether it downloads is said to be unknown, never passed over.
+fn made_in_unread_cells(ctx: &Context, module: &Module) -> Vec<String> {
+    let mut out = Vec::new();
+    for stmt in &module.stmts {
+        let crate::read::Stmt::Expr(node) = stmt else {
+            continue;
+        };
+        let crate::read::Expr::Call { func, args } = &node.expr else {
+            continue;
+        };
+        let Some(root) = root_name(func) else {
+            continue;
+        };
+        let Some((label, _)) = module.loaded_symbol(root) else {
+            continue;
+        };
+        let Some(crate::repo::Label::Cell { cell, .. }) = crate::repo::Label::parse(label) else {
+            continue;
+        };
+        let name = ctx.repo.cell_name(&cell);
+        let unread = ctx
+            .repo
+            .external
+            .get(name)
+            .filter(|e| e.read_from.is_none())
+            .filter(|e| !matches!(e.origin, crate::repo::external::Origin::Bundled));
+        if unread.is_none() {
+            continue;
+        }
+        let target = args
+            .iter()
+            .find(|a| a.name.as_deref() == Some("name"))
+            .and_then(|a| a.value.as_str())
+            .unwrap_or("?");
+        out.push(format!(
+            "{}:{}: `{target}` is made by `{}` from the external cell `{name}`, which is not on disk (si-nixify never fetches): whether it downloads is unknown; let buck2 fetch the cell once (any `buck2 build`), then run si-nixify again",
+            module.path.display(),
+            module.line(node.span.start),
+            &module.text[func.span.start..func.span.end]
+        ));
+    }
+    out
+}
+
+/// `f` of `f(…)`, `f.a.b(…)`.
+fn root_name(func: &crate::read::Node) -> Option<&str> {
+    match &func.expr {
+        crate::read::Expr::Ident(n) => Some(n),
+        crate::read::Expr::Dot(inner, _) => root_name(inner),
+        _ => None,
+    }
 }
 
 fn not_evaluated(file: &Path, e: &UserError) -> String {
