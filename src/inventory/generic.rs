@@ -295,7 +295,6 @@ fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize
                 .any(|x| is_written_as(x, t) && x.status == Status::System);
         taken_by_name(u) || (is_system_call && optional_attrs_name(ctx, &graph, t, p))
     };
-    let outside = std::cell::OnceCell::new();
     // Only a fetcher's target (`http_archive`): a rule that downloads may be the toolchain.
     let unused = |p: usize| {
         let t = &found.targets[p];
@@ -304,10 +303,10 @@ fn fates(ctx: &Context, targets: &[Target], found: &Evaluated) -> BTreeMap<usize
             .any(|(j, d)| *j == p && d.via == crate::downloads::Via::Native);
         native
             && tool_of(p).is_some()
-            && !outside
-                .get_or_init(|| build_texts_outside_cell(ctx))
+            && !ctx
+                .files_outside_cell()
                 .iter()
-                .any(|text: &String| names_target(text, &t.name))
+                .any(|(_, text)| names_target(text, &t.name))
     };
     for (d, _) in &downloads {
         if graph.users(*d).is_empty() && unused(*d) {
@@ -654,24 +653,6 @@ fn optional_attrs_name(ctx: &Context, graph: &Graph, t: &EvaluatedTarget, p: usi
         && naming
             .iter()
             .all(|k| k.starts_with('_') || schema.as_ref().is_some_and(|s| s.is_optional(k)))
-}
-
-/// The build files and .bzl files of the repo outside the toolchains cell, read: where a
-/// download of the cell might still be named (`$(location toolchains//:rustfmt)`).
-fn build_texts_outside_cell(ctx: &Context) -> Vec<String> {
-    let cell = ctx.repo.toolchains_dir();
-    let names = ctx.repo.buildfile_names();
-    ignore::WalkBuilder::new(&ctx.repo.root)
-        .build()
-        .flatten()
-        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-        .filter(|e| !ctx.repo.rel(e.path()).starts_with(&cell))
-        .filter(|e| {
-            let file = e.file_name().to_string_lossy();
-            file.ends_with(".bzl") || names.iter().any(|n| *n == file)
-        })
-        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-        .collect()
 }
 
 /// Whether `text` names a target called `name` (`:name`, followed by no more of a name).

@@ -6,7 +6,6 @@
 //! Deleting such a download would break its user, so it stays and is listed (exit 1) with
 //! the use that holds it.
 
-use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -31,7 +30,7 @@ pub fn keep_what_is_still_used(ctx: &Context, targets: &mut [Target]) -> Vec<Kep
         return Vec::new();
     }
     let uses = Uses::in_cell(ctx, targets);
-    let outside: OnceCell<Vec<(PathBuf, String)>> = OnceCell::new();
+    let outside: std::cell::OnceCell<OutsideNames> = std::cell::OnceCell::new();
     let mut kept: Vec<Kept> = Vec::new();
     loop {
         let next = targets
@@ -42,8 +41,9 @@ pub fn keep_what_is_still_used(ctx: &Context, targets: &mut [Target]) -> Vec<Kep
                 let label = label_of(ctx, t);
                 uses.keeping(ctx, targets, &kept, &label)
                     .or_else(|| {
-                        let files = outside.get_or_init(|| build_files_outside_cell(ctx));
-                        named_outside_cell(files, &label)
+                        outside
+                            .get_or_init(|| OutsideNames::of(ctx.files_outside_cell()))
+                            .naming(&label)
                     })
                     .map(|why| (i, label, why))
             });
@@ -248,28 +248,47 @@ const NOT_TOOLS: &[&str] = &[
 /// Files that are no program either.
 const NOT_TOOL_EXTENSIONS: &[&str] = &[".h", ".so", ".a", ".dylib", ".dll", ".lib", ".jar"];
 
-/// The first place outside the cell that names `label`, as `file:line`.
-fn named_outside_cell(files: &[(PathBuf, String)], label: &str) -> Option<String> {
-    let (package, name) = label.strip_prefix("toolchains//")?.split_once(':')?;
-    let pattern = format!("//{package}:{name}");
-    files.iter().find_map(|(file, text)| {
-        let at = text.match_indices(&pattern).find_map(|(i, _)| {
-            let next = text[i + pattern.len()..].chars().next();
-            let whole_name =
-                !next.is_some_and(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
-            whole_name.then_some(i)
-        })?;
-        let line = text[..at].matches('\n').count() + 1;
+/// Every `//pkg:name` written in the files outside the cell, with the first `file:line` that
+/// writes it: one pass over the files, then a lookup per download.
+struct OutsideNames(std::collections::BTreeMap<String, (PathBuf, usize)>);
+
+impl OutsideNames {
+    fn of(files: &[(PathBuf, String)]) -> OutsideNames {
+        let mut first = std::collections::BTreeMap::new();
+        for (file, text) in files {
+            for at in memchr::memmem::find_iter(text.as_bytes(), "//") {
+                let rest = &text[at..];
+                let end = rest[2..]
+                    .find(|c: char| {
+                        !(c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':' | '+'))
+                    })
+                    .map_or(rest.len(), |e| e + 2);
+                let written = &rest[..end];
+                // `//pkg:name`, a sub-target or path after it cut off by the search above.
+                if written.contains(':') {
+                    first
+                        .entry(written.to_owned())
+                        .or_insert_with(|| (file.clone(), text[..at].matches('\n').count() + 1));
+                }
+            }
+        }
+        OutsideNames(first)
+    }
+
+    /// Where `label` (`toolchains//pkg:name`) is named outside the cell, in words.
+    fn naming(&self, label: &str) -> Option<String> {
+        let written = label.strip_prefix("toolchains")?;
+        let (file, line) = self.0.get(written)?;
         Some(format!(
             "{}:{line} names it, outside the toolchains cell, where si-nixify rewrites nothing",
             file.display()
         ))
-    })
+    }
 }
 
 /// Every build file and .bzl file of the repo outside the toolchains cell, with its
-/// root-relative path.
-pub fn build_files_outside_cell(ctx: &Context) -> Vec<(PathBuf, String)> {
+/// root-relative path ([`Context::files_outside_cell`] keeps them for the run).
+pub fn read_files_outside_cell(ctx: &Context) -> Vec<(PathBuf, String)> {
     let cell = ctx.repo.toolchains_dir();
     // The prelude names no target of the repo's toolchains cell: its files are not read.
     let prelude = ctx
@@ -278,23 +297,45 @@ pub fn build_files_outside_cell(ctx: &Context) -> Vec<(PathBuf, String)> {
         .filter(|d| !d.as_os_str().is_empty())
         .map(Path::to_path_buf);
     let names = ctx.repo.buildfile_names();
+    let root = ctx.repo.root.clone();
+    let skipped: Vec<PathBuf> = std::iter::once(cell).chain(prelude).collect();
+    let found = std::sync::Mutex::new(Vec::new());
     ignore::WalkBuilder::new(&ctx.repo.root)
-        .build()
-        .flatten()
-        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-        .filter(|e| {
-            let rel = ctx.repo.rel(e.path());
-            !rel.starts_with(&cell) && !prelude.as_ref().is_some_and(|p| rel.starts_with(p))
+        // The cell and the prelude are not walked at all (the prelude is most of the
+        // directories of a vendored-prelude repo).
+        .filter_entry(move |e| {
+            let rel = e.path().strip_prefix(&root).unwrap_or(e.path());
+            !skipped.iter().any(|s| rel == s.as_path())
         })
-        .filter(|e| {
-            let file = e.file_name().to_string_lossy();
-            file.ends_with(".bzl") || names.iter().any(|n| *n == file)
-        })
-        .filter_map(|e| {
-            let text = std::fs::read_to_string(e.path()).ok()?;
-            Some((ctx.repo.rel(e.path()).to_path_buf(), text))
-        })
-        .collect()
+        // In parallel: on SI's checkout (700 directories outside the cell) the walk is
+        // most of what keeping costs.
+        .build_parallel()
+        .run(|| {
+            Box::new(|entry| {
+                let Ok(e) = entry else {
+                    return ignore::WalkState::Continue;
+                };
+                let file = e.file_name().to_string_lossy();
+                let wanted = e.file_type().is_some_and(|t| t.is_file())
+                    && (file.ends_with(".bzl") || names.iter().any(|n| *n == file));
+                if let Some(text) = wanted
+                    .then(|| std::fs::read_to_string(e.path()).ok())
+                    .flatten()
+                {
+                    let rel = ctx.repo.rel(e.path()).to_path_buf();
+                    found
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((rel, text));
+                }
+                ignore::WalkState::Continue
+            })
+        });
+    let mut files = found.into_inner().unwrap_or_else(|p| p.into_inner());
+    // The order the threads met them in is not the files' order: sorted, the first file named
+    // in a message is the same every run.
+    files.sort();
+    files
 }
 
 #[cfg(test)]

@@ -131,6 +131,10 @@ pub struct Context {
     pub repo: Repo,
     pub know: Knowledge,
     pub sources: Sources,
+    /// The repo's build and .bzl files outside the cell, read once a run when first asked
+    /// for (what names a download from outside: [`kept`], [`generic`], the macro switch);
+    /// shared by the contexts made from this one.
+    outside: std::sync::Arc<std::sync::OnceLock<Vec<(PathBuf, String)>>>,
 }
 
 impl Context {
@@ -144,6 +148,7 @@ impl Context {
             repo,
             know,
             sources,
+            outside: Default::default(),
         })
     }
 
@@ -152,8 +157,6 @@ impl Context {
         self.sources.buck_module()
     }
 
-    /// This context with the main build file's text replaced (for fuzzing and property
-    /// tests: many BUCK texts against one repo, nothing on disk changes).
     /// The same cell with some build files' texts replaced (a macro call switched to its
     /// system mode).
     pub fn with_build_texts(&self, texts: &[(PathBuf, String)]) -> Result<Context, UserError> {
@@ -161,15 +164,26 @@ impl Context {
             repo: self.repo.clone(),
             know: self.know.clone(),
             sources: self.sources.with_build_texts(&self.repo, texts)?,
+            outside: self.outside.clone(),
         })
     }
 
+    /// This context with the main build file's text replaced (for fuzzing and property
+    /// tests: many BUCK texts against one repo, nothing on disk changes).
     pub fn with_buck_text(&self, text: String) -> Result<Context, UserError> {
         Ok(Context {
             repo: self.repo.clone(),
             know: self.know.clone(),
             sources: self.sources.with_buck_text(&self.repo, text)?,
+            outside: self.outside.clone(),
         })
+    }
+
+    /// Every build and .bzl file of the repo outside the cell (the prelude's left out), with
+    /// its root-relative path: walked and read once a run.
+    pub fn files_outside_cell(&self) -> &[(PathBuf, String)] {
+        self.outside
+            .get_or_init(|| kept::read_files_outside_cell(self))
     }
 }
 

@@ -253,7 +253,8 @@ fn still_named(ctx: &Context, after: &Evaluated, name: &str) -> bool {
             .any(|m| names_target(&serde_json::to_string(m).unwrap_or_default(), name))
     });
     in_cell
-        || crate::inventory::kept::build_files_outside_cell(ctx)
+        || ctx
+            .files_outside_cell()
             .iter()
             .any(|(_, text)| names_target(text, name))
 }
