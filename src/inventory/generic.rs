@@ -17,7 +17,6 @@
 //! in a build file are edited: what a macro makes is left, and reported.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use serde::Serialize;
 
@@ -513,10 +512,10 @@ fn left_alone(ctx: &Context, x: &Target) -> bool {
 
 /// A rule defined in the repo, not in the prelude (nor a native one).
 fn is_own_rule(ctx: &Context, x: &Target) -> bool {
-    let prelude = ctx.repo.cell_dir("prelude").map(Path::to_path_buf);
+    let prelude = ctx.repo.prelude_dir();
     matches!(
         ctx.sources.find_definition(&x.file, &x.rule),
-        Ok(Some((m, _))) if !prelude.as_ref().is_some_and(|p| m.path.starts_with(p))
+        Ok(Some((m, _))) if !prelude.is_some_and(|p| m.path.starts_with(p))
     ) && !x.rule.starts_with("system_")
 }
 

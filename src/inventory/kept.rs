@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::targets::{self, belongs_to, toolchains_label, Status, Target};
+use super::targets::{self, belongs_to, Status, Target};
 use super::Context;
 use crate::read::schema::rule_schema;
 
@@ -79,13 +79,7 @@ pub fn explain(left: &mut [super::DownloadLeft], kept: &[Kept]) {
 
 /// `toolchains//pkg:name` of a target of the cell.
 fn label_of(ctx: &Context, t: &Target) -> String {
-    let package = t
-        .file
-        .parent()
-        .and_then(|p| p.strip_prefix(ctx.repo.toolchains_dir()).ok())
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    format!("toolchains//{package}:{}", t.name)
+    targets::label_in(&ctx.repo.toolchains_dir(), t)
 }
 
 /// One string of a call's attr that names a target of the cell.
@@ -121,7 +115,8 @@ impl Uses {
                     };
                     for s in arg.value.strings() {
                         let text = s.as_str().unwrap_or_default();
-                        let Some(named) = named_in(ctx, &module.path, text) else {
+                        let Some(named) = targets::cell_target_named(&ctx.repo, &module.path, text)
+                        else {
                             continue;
                         };
                         by_target.entry(named).or_default().push(Use {
@@ -203,22 +198,6 @@ fn repointable(ctx: &Context, user: &Target, u: &Use) -> bool {
             .is_some_and(|schema| schema.is_optional(&u.attr))
 }
 
-/// The cell target `text` (in `file`) names, as `(package, name)`.
-fn named_in(ctx: &Context, file: &std::path::Path, text: &str) -> Option<(String, String)> {
-    let written = match text.find("$(location ") {
-        Some(i) => &text[i + "$(location ".len()..],
-        None => text,
-    };
-    let written = &written[..written.find([')', ' ']).unwrap_or(written.len())];
-    if !written.starts_with(':') && !written.contains("//") {
-        return None;
-    }
-    let full = toolchains_label(&ctx.repo, file, written)?;
-    let (package, name) = full.strip_prefix("toolchains//")?.split_once(':')?;
-    let name = &name[..name.find(['[', '/']).unwrap_or(name.len())];
-    Some((package.to_owned(), name.to_owned()))
-}
-
 /// The tool a whole value points at inside a download: `$(location :dist)/bin/rustc`,
 /// `$(location :cpython[python])`, `$(location :deno)/deno`. Not a directory of headers or
 /// libraries (`[include]`, `/lib/libpython3.so`), and nothing around it: a command that
@@ -291,11 +270,7 @@ impl OutsideNames {
 pub fn read_files_outside_cell(ctx: &Context) -> Vec<(PathBuf, String)> {
     let cell = ctx.repo.toolchains_dir();
     // The prelude names no target of the repo's toolchains cell: its files are not read.
-    let prelude = ctx
-        .repo
-        .cell_dir("prelude")
-        .filter(|d| !d.as_os_str().is_empty())
-        .map(Path::to_path_buf);
+    let prelude = ctx.repo.prelude_dir().map(Path::to_path_buf);
     let names = ctx.repo.buildfile_names();
     let root = ctx.repo.root.clone();
     let skipped: Vec<PathBuf> = std::iter::once(cell).chain(prelude).collect();

@@ -389,13 +389,12 @@ fn made_in_unread_cells(ctx: &Context, module: &Module) -> Vec<String> {
             continue;
         };
         let name = ctx.repo.cell_name(&cell);
-        let unread = ctx
+        let bundled = ctx
             .repo
             .external
             .get(name)
-            .filter(|e| e.read_from.is_none())
-            .filter(|e| !matches!(e.origin, crate::repo::external::Origin::Bundled));
-        if unread.is_none() {
+            .is_some_and(|e| matches!(e.origin, crate::repo::external::Origin::Bundled));
+        if !ctx.repo.is_external_unavailable(label) || bundled {
             continue;
         }
         let target = args

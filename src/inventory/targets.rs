@@ -367,6 +367,24 @@ pub fn toolchains_label(repo: &Repo, file: &Path, label: &str) -> Option<String>
     Some(format!("toolchains//{package}:{name}"))
 }
 
+/// The target of the cell a string written in `file` names, as `(package, name)`: a label
+/// (`:x`, `//pkg:x`, `toolchains//pkg:x`) or one inside `$(location …)`, its sub-target and
+/// path cut off.
+pub fn cell_target_named(repo: &Repo, file: &Path, text: &str) -> Option<(String, String)> {
+    let written = match text.find("$(location ") {
+        Some(i) => &text[i + "$(location ".len()..],
+        None => text,
+    };
+    let written = &written[..written.find([')', ' ']).unwrap_or(written.len())];
+    if !written.starts_with(':') && !written.contains("//") {
+        return None;
+    }
+    let full = toolchains_label(repo, file, written)?;
+    let (package, name) = full.strip_prefix("toolchains//")?.split_once(':')?;
+    let name = &name[..name.find(['[', '/']).unwrap_or(name.len())];
+    Some((package.to_owned(), name.to_owned()))
+}
+
 /// Link the cell's targets into a graph: each target's `deps` resolved to the targets of
 /// the cell they name, and each `toolchain_alias` to what it finally selects, through chains
 /// of aliases.
@@ -389,7 +407,7 @@ pub fn link(targets: &mut [Target], repo: &Repo) {
 }
 
 /// `toolchains//pkg:name` of a target.
-fn label_in(dir: &Path, t: &Target) -> String {
+pub fn label_in(dir: &Path, t: &Target) -> String {
     let package = t
         .file
         .parent()

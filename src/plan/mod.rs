@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::error::UserError;
 use crate::inventory::generic::{MadeTarget, StandIn};
-use crate::inventory::targets::{belongs_to, calls, toolchains_label, Call};
+use crate::inventory::targets::{belongs_to, calls, cell_target_named, Call};
 use crate::inventory::tools::strings_with_platform;
 use crate::inventory::{Context, Inventory, Status};
 use crate::know::{AttrAction, ToolchainRule};
@@ -1165,21 +1165,11 @@ impl<'a> Planner<'a> {
     /// The deleted distribution a string points at, as this file would write it: `:dist` in
     /// its own package, `toolchains//pkg:dist` in another.
     fn deleted_distribution(&self, text: &str, dists: &[(String, &str)]) -> Option<String> {
-        let label = match text.find("$(location ") {
-            Some(i) => &text[i + "$(location ".len()..],
-            None => text,
-        };
-        let label = &label[..label.find([')', ' ']).unwrap_or(label.len())];
-        if !label.starts_with(':') && !label.contains("//") {
-            return None;
-        }
-        let full = toolchains_label(&self.ctx.repo, &self.module.path, label)?;
-        let (package, name) = full.strip_prefix("toolchains//")?.split_once(':')?;
-        let name = &name[..name.find(['[', '/']).unwrap_or(name.len())];
+        let (package, name) = cell_target_named(&self.ctx.repo, &self.module.path, text)?;
         let own = package_of(self.ctx, &self.module.path);
         dists
             .iter()
-            .find(|(p, d)| p == package && belongs_to(name, d))
+            .find(|(p, d)| *p == package && belongs_to(&name, d))
             .map(|(p, d)| {
                 if *p == own {
                     format!(":{d}")

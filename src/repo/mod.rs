@@ -95,6 +95,12 @@ impl Repo {
         self.cells.get(self.cell_name(name)).map(PathBuf::as_path)
     }
 
+    /// The prelude cell's directory, when it has one of its own (not the root).
+    pub fn prelude_dir(&self) -> Option<&Path> {
+        self.cell_dir("prelude")
+            .filter(|d| !d.as_os_str().is_empty())
+    }
+
     /// The cell a name or root-level alias stands for.
     pub fn cell_name<'a>(&'a self, name: &'a str) -> &'a str {
         self.aliases.get(name).map(String::as_str).unwrap_or(name)
