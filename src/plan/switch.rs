@@ -57,20 +57,11 @@ pub fn system_modes(ctx: &Context) -> Vec<Switched> {
                 file: module.path.clone(),
                 line,
             };
-            if let Some((new_text, new_found, change)) =
-                best_switch(ctx, &module.path, &text, &site, &found)
-            {
-                runs.extend(run_from_path(
-                    ctx,
-                    &module.path,
-                    &new_text,
-                    &found,
-                    &new_found,
-                    &site,
-                ));
-                text = new_text;
-                found = new_found;
-                changes.push(change);
+            if let Some(taken) = best_switch(ctx, &module.path, &text, &site, &found) {
+                runs.extend(run_from_path(&taken.sources, &found, &taken.found, &site));
+                text = taken.text;
+                found = taken.found;
+                changes.push(taken.change);
             }
         }
         if !changes.is_empty() {
@@ -133,7 +124,7 @@ fn best_switch(
     text: &str,
     site: &Site,
     found: &Evaluated,
-) -> Option<(String, Evaluated, Change)> {
+) -> Option<Candidate> {
     let before = downloads_at(found, site);
     if before == 0 {
         return None;
@@ -143,7 +134,7 @@ fn best_switch(
         .into_iter()
         .find(|c| c.line == site.line)?;
     let made_before = names_made_at(found, site);
-    let mut best: Option<(usize, String, Evaluated, Change)> = None;
+    let mut best: Option<(usize, Candidate)> = None;
     for param in &call.params {
         let Some(value) = off_value(param) else {
             continue;
@@ -169,7 +160,7 @@ fn best_switch(
             .collect();
         let qualifies = left < before
             && made_after.iter().all(|n| made_before.contains(n))
-            && best.as_ref().is_none_or(|(n, ..)| left < *n)
+            && best.as_ref().is_none_or(|(n, _)| left < *n)
             && !gone.iter().any(|n| still_named(ctx, &after, n));
         if qualifies {
             let change = Change {
@@ -185,28 +176,37 @@ fn best_switch(
                     gone.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
                 ),
             };
-            best = Some((left, new_text, after, change));
+            best = Some((
+                left,
+                Candidate {
+                    text: new_text,
+                    sources,
+                    found: after,
+                    change,
+                },
+            ));
         }
     }
-    best.map(|(_, text, found, change)| (text, found, change))
+    best.map(|(_, taken)| taken)
+}
+
+/// A switch tried: the file with it, the cell read and evaluated with it, and the change.
+struct Candidate {
+    text: String,
+    sources: crate::read::Sources,
+    found: Evaluated,
+    change: Change,
 }
 
 /// The PATH programs of the targets the switch made of another rule than before
-/// (`jco`: `jco_toolchain` → `system_jco_toolchain`), as (target, rule, call).
+/// (`jco`: `jco_toolchain` → `system_jco_toolchain`), as (target, rule, call), read from the
+/// switched cell.
 fn run_from_path(
-    ctx: &Context,
-    file: &std::path::Path,
-    text: &str,
+    sources: &crate::read::Sources,
     before: &Evaluated,
     after: &Evaluated,
     site: &Site,
 ) -> Vec<(String, String, PathCall)> {
-    let Ok(sources) = ctx
-        .sources
-        .with_build_texts(&ctx.repo, &[(file.to_path_buf(), text.to_owned())])
-    else {
-        return Vec::new();
-    };
     after
         .targets
         .iter()
@@ -219,7 +219,7 @@ fn run_from_path(
         })
         .filter_map(|t| Some((t, t.rule_defined_at.as_ref()?)))
         .flat_map(|(t, at)| {
-            path_calls::of_rule(&sources, &at.file, &t.rule)
+            path_calls::of_rule(sources, &at.file, &t.rule)
                 .into_iter()
                 .map(|pc| (t.name.clone(), t.rule.clone(), pc))
         })
